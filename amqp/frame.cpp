@@ -25,7 +25,7 @@ bool IsKnownFrameType(uint8_t type) {
 }  // namespace
 
 FrameReader::FrameReader(Mode mode, uint32_t frame_max)
-    : mode_(mode), frame_max_(frame_max), header_done_(mode == Mode::kFramesOnly) {}
+    : frame_max_(frame_max), header_done_(mode == Mode::kFramesOnly) {}
 
 char* FrameReader::PrepareRead(size_t min_bytes) {
   if (begin_ > 0) {

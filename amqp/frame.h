@@ -78,7 +78,6 @@ class FrameReader {
   Result Fail(ReplyCode code, std::string text);
   Result ReadProtocolHeader();
 
-  Mode mode_;
   uint32_t frame_max_;
   bool header_done_;
   Result failed_ = Result::kNeedMore;  // kError or kBadProtocolHeader once failed

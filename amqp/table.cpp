@@ -13,6 +13,8 @@ template <class... F>
 struct Overloaded : F... {
   using F::operator()...;
 };
+template <class... F>
+Overloaded(F...) -> Overloaded<F...>;  // clang 14 lacks aggregate deduction
 
 void DecodeTableAt(Decoder& dec, FieldTable* out, int depth);
 void DecodeArrayAt(Decoder& dec, FieldArray* out, int depth);
@@ -127,6 +129,14 @@ void EncodeSized(Encoder& enc, Body&& body) {
 }
 
 }  // namespace
+
+FieldTable::FieldTable() = default;
+FieldTable::FieldTable(std::initializer_list<FieldEntry> entries) : entries(entries) {}
+FieldTable::FieldTable(const FieldTable& other) = default;
+FieldTable::FieldTable(FieldTable&& other) noexcept = default;
+FieldTable& FieldTable::operator=(const FieldTable& other) = default;
+FieldTable& FieldTable::operator=(FieldTable&& other) noexcept = default;
+FieldTable::~FieldTable() = default;
 
 const FieldValue* FieldTable::Find(std::string_view name) const {
   for (const FieldEntry& e : entries) {

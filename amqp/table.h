@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -52,6 +53,16 @@ using FieldArray = std::vector<FieldValue>;
 
 // 'F', and every `arguments` argument of the protocol's methods.
 struct FieldTable {
+  // Special members are defined in table.cpp, where FieldEntry is complete: FieldValue's
+  // variant needs FieldTable's before FieldEntry can be defined.
+  FieldTable();
+  FieldTable(std::initializer_list<FieldEntry> entries);
+  FieldTable(const FieldTable& other);
+  FieldTable(FieldTable&& other) noexcept;
+  FieldTable& operator=(const FieldTable& other);
+  FieldTable& operator=(FieldTable&& other) noexcept;
+  ~FieldTable();
+
   std::vector<FieldEntry> entries;
 
   // The value of the first entry named `name`, or nullptr.
