@@ -150,11 +150,15 @@ void AppendBodyFrames(std::string* out, uint16_t channel, std::string_view body,
   }
 }
 
+// The texts are RabbitMQ's, so that clients and people see what they are used to.
+constexpr char kExpectedMethod[] = "expected method frame, got non method frame instead";
+constexpr char kExpectedHeader[] =
+    "expected content header for class 60, got non content header frame instead";
+constexpr char kExpectedBody[] = "expected content body, got non content body frame instead";
+
 Status ContentAssembler::OnMethod(bool has_content) {
   if (state_ != State::kIdle) {
-    return UnexpectedFrame(state_ == State::kExpectHeader
-                               ? "expected content header for class 60, got a method frame"
-                               : "expected content body, got a method frame");
+    return UnexpectedFrame(state_ == State::kExpectHeader ? kExpectedHeader : kExpectedBody);
   }
   if (has_content) state_ = State::kExpectHeader;
   return Status::Ok();
@@ -162,14 +166,13 @@ Status ContentAssembler::OnMethod(bool has_content) {
 
 Status ContentAssembler::OnHeader(std::string_view payload, ContentHeader* header, bool* complete) {
   if (state_ != State::kExpectHeader) {
-    return UnexpectedFrame(state_ == State::kIdle ? "content header without a content method"
-                                                  : "expected content body, got a header");
+    return UnexpectedFrame(state_ == State::kIdle ? kExpectedMethod : kExpectedBody);
   }
   Status status = ContentHeader::Parse(payload, header);
   if (!status.ok()) return status;
   if (header->class_id() != kContentClassId) {
-    return UnexpectedFrame("content header for class " + std::to_string(header->class_id()) +
-                           ", expected class 60");
+    return UnexpectedFrame("expected content header for class 60, got one for class " +
+                           std::to_string(header->class_id()) + " instead");
   }
   remaining_ = header->body_size();
   *complete = remaining_ == 0;
@@ -179,8 +182,7 @@ Status ContentAssembler::OnHeader(std::string_view payload, ContentHeader* heade
 
 Status ContentAssembler::OnBody(std::string_view payload, bool* complete) {
   if (state_ != State::kExpectBody) {
-    return UnexpectedFrame(state_ == State::kIdle ? "content body without a content method"
-                                                  : "expected content header, got a body");
+    return UnexpectedFrame(state_ == State::kIdle ? kExpectedMethod : kExpectedHeader);
   }
   if (payload.size() > remaining_) {
     return UnexpectedFrame("content body larger than the size in its header");

@@ -41,7 +41,10 @@ class ContentHeader {
   // The whole payload, as received.
   std::string_view payload() const { return payload_; }
   // The property flags and property list: the bytes to re-send with the content.
-  std::string_view raw_properties() const { return payload_.substr(kContentHeaderPrefixSize); }
+  std::string_view raw_properties() const {
+    return payload_.size() < kContentHeaderPrefixSize ? std::string_view()
+                                                      : payload_.substr(kContentHeaderPrefixSize);
+  }
 
   bool Has(Property p) const { return (flags_ & kProperties[Index(p)].flag) != 0; }
 

@@ -40,6 +40,7 @@ char* FrameReader::PrepareRead(size_t min_bytes) {
 }
 
 void FrameReader::Append(std::string_view bytes) {
+  if (bytes.empty()) return;  // an empty buffer has no data(): memcpy(nullptr, ...) is UB
   std::memcpy(PrepareRead(bytes.size()), bytes.data(), bytes.size());
   CommitRead(bytes.size());
 }
@@ -95,8 +96,13 @@ FrameReader::Result FrameReader::Next(Frame* frame) {
     return Fail(ReplyCode::kFrameError,
                 "frame-end octet was " + std::to_string(frame_end) + ", expected 206");
   }
-  if (type == kFrameHeartbeat && (channel != 0 || size != 0)) {
-    return Fail(ReplyCode::kFrameError, "heartbeat frame must be empty and on channel 0");
+  if (type == kFrameHeartbeat && channel != 0) {
+    // RabbitMQ answers a heartbeat off channel 0 with 505, not 501.
+    return Fail(ReplyCode::kUnexpectedFrame,
+                "heartbeat frame on channel " + std::to_string(channel) + ", not 0");
+  }
+  if (type == kFrameHeartbeat && size != 0) {
+    return Fail(ReplyCode::kFrameError, "heartbeat frame with a payload");
   }
   frame->type = type;
   frame->channel = channel;
