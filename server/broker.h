@@ -1,0 +1,76 @@
+// Broker: the owner of all broker state (virtual hosts, users, connections) and the AMQP
+// listener. Everything here runs on one event loop thread; nothing is locked.
+
+#pragma once
+
+#include <boost/asio.hpp>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+
+#include "amqp/status.h"
+#include "server/config.h"
+#include "server/vhost.h"
+
+namespace warren::server {
+
+class Channel;
+class Connection;
+
+struct User {
+  std::string name;
+  std::string password;
+  bool loopback_only = false;
+};
+
+class Broker {
+ public:
+  // `io` must outlive the broker; all of the broker's work runs on it.
+  Broker(boost::asio::io_context& io, Config config);
+  ~Broker();
+
+  // Opens the AMQP listener and starts accepting. Fails if the port cannot be bound.
+  amqp::Status Listen();
+  uint16_t amqp_port() const { return amqp_port_; }
+
+  // Stops accepting and closes every connection with 320 CONNECTION_FORCED; calls `done`
+  // when all are gone (or after a grace period).
+  void Shutdown(std::function<void()> done);
+
+  boost::asio::io_context& io() { return io_; }
+  const Config& config() const { return config_; }
+
+  VirtualHost* FindVhost(std::string_view name) const;
+  // Checks a user's password, and that a loopback-only user connects from loopback.
+  // On failure *why says which (for the log, not for the client).
+  const User* Authenticate(std::string_view user, std::string_view password, bool from_loopback,
+                           std::string* why) const;
+
+  void Register(Connection* connection) { connections_.insert(connection); }
+  void Unregister(Connection* connection) { connections_.erase(connection); }
+  void ForEachChannel(const std::function<void(Channel&)>& visit);
+
+  // A new random name such as "amq.gen-JzTY20BRgKO-HjmUJj0wLg".
+  std::string GenerateName(std::string_view prefix);
+
+ private:
+  void DoAccept();
+
+  boost::asio::io_context& io_;
+  Config config_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  uint16_t amqp_port_ = 0;
+  uint64_t next_connection_id_ = 1;
+  std::map<std::string, std::unique_ptr<VirtualHost>, std::less<>> vhosts_;
+  std::map<std::string, User, std::less<>> users_;
+  std::unordered_set<Connection*> connections_;
+  std::mt19937_64 random_;
+  bool shutting_down_ = false;
+};
+
+}  // namespace warren::server

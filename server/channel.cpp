@@ -1,0 +1,843 @@
+// Channel: the channel-level methods of AMQP 0-9-1 as RabbitMQ 3.10 implements them.
+
+#include "server/channel.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "server/broker.h"
+#include "server/connection.h"
+#include "server/headers_match.h"
+#include "server/vhost.h"
+
+namespace warren::server {
+
+namespace {
+
+using amqp::ReplyCode;
+using amqp::Status;
+
+Status Error(ReplyCode code, std::string text) { return Status::Error(code, std::move(text)); }
+
+std::string Quote(std::string_view s) { return "'" + std::string(s) + "'"; }
+
+std::string InVhost(std::string_view kind, std::string_view name, const VirtualHost& vhost) {
+  return std::string(kind) + " " + Quote(name) + " in vhost " + Quote(vhost.name());
+}
+
+Status NoQueue(std::string_view name, const VirtualHost& vhost) {
+  return Error(ReplyCode::kNotFound, "no " + InVhost("queue", name, vhost));
+}
+
+Status NoExchange(std::string_view name, const VirtualHost& vhost) {
+  return Error(ReplyCode::kNotFound, "no " + InVhost("exchange", name, vhost));
+}
+
+Status Locked(std::string_view queue, const VirtualHost& vhost) {
+  return Error(ReplyCode::kResourceLocked,
+               "cannot obtain exclusive access to locked " + InVhost("queue", queue, vhost) +
+                   ". It could be originally declared on another connection or the exclusive "
+                   "property value does not match that of the original declaration.");
+}
+
+Status DefaultExchangeRefused() {
+  return Error(ReplyCode::kAccessRefused, "operation not permitted on the default exchange");
+}
+
+std::string_view BoolText(bool b) { return b ? "true" : "false"; }
+
+Status Inequivalent(std::string_view arg, std::string_view kind, std::string_view name,
+                    const VirtualHost& vhost, std::string_view received, std::string_view current) {
+  return Error(ReplyCode::kPreconditionFailed,
+               "inequivalent arg " + Quote(arg) + " for " + InVhost(kind, name, vhost) +
+                   ": received " + Quote(received) + " but current is " + Quote(current));
+}
+
+// RabbitMQ's name for a field value's type, as its error texts show it.
+std::string_view FieldTypeName(const amqp::FieldValue& value) {
+  switch (value.tag()) {
+    case 't':
+      return "bool";
+    case 'b':
+      return "byte";
+    case 'B':
+      return "unsignedbyte";
+    case 's':
+      return "short";
+    case 'u':
+      return "unsignedshort";
+    case 'I':
+      return "signedint";
+    case 'i':
+      return "unsignedint";
+    case 'l':
+      return "long";
+    case 'f':
+      return "float";
+    case 'd':
+      return "double";
+    case 'D':
+      return "decimal";
+    case 'S':
+      return "longstr";
+    case 'A':
+      return "array";
+    case 'T':
+      return "timestamp";
+    case 'F':
+      return "table";
+    case 'V':
+      return "void";
+    case 'x':
+      return "binary";
+  }
+  return "unknown";
+}
+
+// A field value as RabbitMQ prints it in error texts: numbers and strings plainly.
+std::string FormatFieldValue(const amqp::FieldValue& value) {
+  return std::visit(
+      [](const auto& v) -> std::string {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, bool>) {
+          return v ? "true" : "false";
+        } else if constexpr (std::is_arithmetic_v<T>) {
+          return std::to_string(v);
+        } else if constexpr (std::is_same_v<T, std::string>) {
+          return v;
+        } else if constexpr (std::is_same_v<T, amqp::ByteArray>) {
+          return v.bytes;
+        } else {
+          return "...";
+        }
+      },
+      static_cast<const amqp::FieldVariant&>(value));
+}
+
+// "received '11' but current is '10'", or with one side missing
+// "received none but current is the value '60000' of type 'signedint'".
+std::string DescribeArgDifference(const amqp::FieldValue* received,
+                                  const amqp::FieldValue* current) {
+  auto describe = [&](const amqp::FieldValue* v) -> std::string {
+    if (v == nullptr) return "none";
+    if (received != nullptr && current != nullptr) return Quote(FormatFieldValue(*v));
+    return "the value " + Quote(FormatFieldValue(*v)) + " of type " + Quote(FieldTypeName(*v));
+  };
+  return "received " + describe(received) + " but current is " + describe(current);
+}
+
+// The x- arguments RabbitMQ checks for equivalence when a queue is redeclared.
+constexpr std::string_view kQueueEquivalenceArgs[] = {
+    "x-expires",    "x-message-ttl",      "x-dead-letter-exchange",   "x-dead-letter-routing-key",
+    "x-max-length", "x-max-length-bytes", "x-max-priority",           "x-overflow",
+    "x-queue-mode", "x-queue-type",       "x-single-active-consumer", "x-delivery-limit",
+};
+
+}  // namespace
+
+Channel::Channel(Connection* connection, VirtualHost* vhost, uint16_t id)
+    : connection_(connection), vhost_(vhost), id_(id) {}
+
+Channel::~Channel() = default;
+
+template <class M>
+void Channel::Send(const M& method) {
+  connection_->Send(id_, method);
+}
+
+Status Channel::HandleFrame(const amqp::Frame& frame) {
+  if (closed_) return Status::Ok();
+  switch (frame.type) {
+    case amqp::kFrameMethod:
+      return HandleMethod(frame.payload);
+    case amqp::kFrameHeader:
+      return OnHeader(frame.payload);
+    case amqp::kFrameBody:
+      return OnBody(frame.payload);
+    default:
+      return Status::Ok();
+  }
+}
+
+Status Channel::HandleMethod(std::string_view payload) {
+  // Errors name the method, even one whose arguments cannot be decoded.
+  amqp::Decoder ids(payload);
+  class_id_ = ids.Short();
+  method_id_ = ids.Short();
+  amqp::Method method;
+  Status status = amqp::DecodeMethod(payload, &method);
+  if (!status.ok()) return status;
+  status = assembler_.OnMethod(amqp::InfoOf(method).has_content);
+  if (!status.ok()) return status;
+  return std::visit([this](const auto& m) { return On(m); }, method);
+}
+
+template <class M>
+Status Channel::On(const M&) {
+  return Error(ReplyCode::kCommandInvalid, "unimplemented method");  // RabbitMQ's words
+}
+
+// ---------------------------------------------------------------------------------------
+// Channel lifecycle
+
+Status Channel::On(const amqp::ChannelClose&) {
+  Teardown();
+  Send(amqp::ChannelCloseOk{});
+  return Status::Ok();
+}
+
+Status Channel::On(const amqp::ChannelCloseOk&) { return Status::Ok(); }
+
+Status Channel::On(const amqp::ChannelFlow& m) {
+  // As in RabbitMQ, a client may not stop the broker's deliveries this way (basic.qos is
+  // the tool for that).
+  if (!m.active) return Error(ReplyCode::kNotImplemented, "active=false");
+  flow_active_ = m.active;
+  Send(amqp::ChannelFlowOk{m.active});
+  if (flow_active_) ResumeDeliveries();
+  return Status::Ok();
+}
+
+void Channel::Teardown() {
+  if (closed_) return;
+  closed_ = true;
+  // Cancel consumers first, so that requeued messages are not offered back to them.
+  std::vector<Queue*> consumed;
+  for (auto& [tag, consumer] : consumers_) {
+    consumer->queue->RemoveConsumer(consumer.get());
+    consumed.push_back(consumer->queue);
+  }
+  consumers_.clear();
+  for (Unacked& u : unacked_) u.consumer = nullptr;
+  Requeue(std::vector<Unacked>(std::make_move_iterator(unacked_.begin()),
+                               std::make_move_iterator(unacked_.end())));
+  unacked_.clear();
+  for (Queue* queue : consumed) {
+    // The queue may already be gone if an earlier one in this list was the same queue.
+    if (vhost_->FindQueue(queue->name()) == queue) vhost_->MaybeAutoDeleteQueue(queue);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Exchanges
+
+Status Channel::FindExchange(std::string_view name, Exchange** exchange) const {
+  *exchange = vhost_->FindExchange(name);
+  if (*exchange == nullptr) return NoExchange(name, *vhost_);
+  return Status::Ok();
+}
+
+Status Channel::On(const amqp::ExchangeDeclare& m) {
+  if (m.exchange.empty()) return DefaultExchangeRefused();
+  Exchange* existing = vhost_->FindExchange(m.exchange);
+  if (m.passive) {
+    if (existing == nullptr) return NoExchange(m.exchange, *vhost_);
+    if (!m.no_wait) Send(amqp::ExchangeDeclareOk{});
+    return Status::Ok();
+  }
+  const auto type = ParseExchangeType(m.type);
+  if (!type) {
+    return Error(ReplyCode::kCommandInvalid, "invalid exchange type " + Quote(m.type));
+  }
+  if (existing != nullptr) {
+    const ExchangeOptions& o = existing->options();
+    if (*type != existing->type()) {
+      return Inequivalent("type", "exchange", m.exchange, *vhost_, m.type,
+                          ExchangeTypeName(existing->type()));
+    }
+    if (m.durable != o.durable) {
+      return Inequivalent("durable", "exchange", m.exchange, *vhost_, BoolText(m.durable),
+                          BoolText(o.durable));
+    }
+    if (m.auto_delete != o.auto_delete) {
+      return Inequivalent("auto_delete", "exchange", m.exchange, *vhost_, BoolText(m.auto_delete),
+                          BoolText(o.auto_delete));
+    }
+    if (m.internal != o.internal) {
+      return Inequivalent("internal", "exchange", m.exchange, *vhost_, BoolText(m.internal),
+                          BoolText(o.internal));
+    }
+  } else {
+    if (m.exchange.starts_with("amq.")) {
+      return Error(ReplyCode::kAccessRefused,
+                   "exchange name " + Quote(m.exchange) + " contains reserved prefix 'amq.*'");
+    }
+    vhost_->AddExchange(std::string(m.exchange), *type,
+                        ExchangeOptions{m.durable, m.auto_delete, m.internal, m.arguments});
+  }
+  if (!m.no_wait) Send(amqp::ExchangeDeclareOk{});
+  return Status::Ok();
+}
+
+Status Channel::On(const amqp::ExchangeDelete& m) {
+  if (m.exchange.empty()) return DefaultExchangeRefused();
+  if (m.exchange.starts_with("amq.")) {
+    return Error(ReplyCode::kAccessRefused,
+                 "deletion of system " + InVhost("exchange", m.exchange, *vhost_) + " not allowed");
+  }
+  Exchange* exchange = vhost_->FindExchange(m.exchange);
+  if (exchange != nullptr) {
+    if (m.if_unused && !exchange->bindings().empty()) {
+      return Error(ReplyCode::kPreconditionFailed,
+                   InVhost("exchange", m.exchange, *vhost_) + " in use");
+    }
+    vhost_->DeleteExchange(exchange);
+  }
+  if (!m.no_wait) Send(amqp::ExchangeDeleteOk{});
+  return Status::Ok();
+}
+
+Status Channel::On(const amqp::ExchangeBind& m) {
+  if (m.source.empty() || m.destination.empty()) return DefaultExchangeRefused();
+  Exchange* source;
+  Exchange* destination;
+  Status s = FindExchange(m.destination, &destination);
+  if (s.ok()) s = FindExchange(m.source, &source);
+  if (!s.ok()) return s;
+  if (source->type() == ExchangeType::kHeaders) {
+    s = ValidateHeadersBinding(m.arguments);
+    if (!s.ok()) return s;
+  }
+  source->Bind(Binding{destination, std::string(m.routing_key), m.arguments});
+  if (!m.no_wait) Send(amqp::ExchangeBindOk{});
+  return Status::Ok();
+}
+
+Status Channel::On(const amqp::ExchangeUnbind& m) {
+  if (m.source.empty() || m.destination.empty()) return DefaultExchangeRefused();
+  Exchange* source = vhost_->FindExchange(m.source);
+  Exchange* destination = vhost_->FindExchange(m.destination);
+  if (source != nullptr && destination != nullptr) {
+    if (source->Unbind(Binding{destination, std::string(m.routing_key), m.arguments})) {
+      vhost_->MaybeAutoDeleteExchange(source);
+    }
+  }
+  if (!m.no_wait) Send(amqp::ExchangeUnbindOk{});
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------------------
+// Queues
+
+std::string Channel::ResolveQueueName(std::string_view name) const {
+  return name.empty() ? last_queue_ : std::string(name);
+}
+
+Status Channel::FindQueue(const std::string& name, Queue** queue) const {
+  *queue = vhost_->FindQueue(name);
+  if (*queue == nullptr) return NoQueue(name, *vhost_);
+  const Connection* owner = (*queue)->options().owner;
+  if (owner != nullptr && owner != connection_) return Locked(name, *vhost_);
+  return Status::Ok();
+}
+
+Status Channel::On(const amqp::QueueDeclare& m) {
+  std::string name(m.queue);
+  if (m.passive) {
+    Queue* queue;
+    Status s = FindQueue(ResolveQueueName(name), &queue);
+    if (!s.ok()) return s;
+    last_queue_ = queue->name();
+    if (!m.no_wait) {
+      Send(amqp::QueueDeclareOk{queue->name(), static_cast<uint32_t>(queue->message_count()),
+                                static_cast<uint32_t>(queue->consumer_count())});
+    }
+    return Status::Ok();
+  }
+  if (name.empty()) name = connection_->broker()->GenerateName("amq.gen-");
+  Queue* queue = vhost_->FindQueue(name);
+  if (queue != nullptr) {
+    Status s = FindQueue(name, &queue);
+    if (!s.ok()) return s;
+    const QueueOptions& o = queue->options();
+    if (m.durable != o.durable) {
+      return Inequivalent("durable", "queue", name, *vhost_, BoolText(m.durable),
+                          BoolText(o.durable));
+    }
+    if (m.auto_delete != o.auto_delete) {
+      return Inequivalent("auto_delete", "queue", name, *vhost_, BoolText(m.auto_delete),
+                          BoolText(o.auto_delete));
+    }
+    // RabbitMQ checks exclusivity strictly on redeclaration.
+    if (m.exclusive != o.exclusive) return Locked(name, *vhost_);
+    for (std::string_view arg : kQueueEquivalenceArgs) {
+      const amqp::FieldValue* received = m.arguments.Find(arg);
+      const amqp::FieldValue* current = o.arguments.Find(arg);
+      const bool same = (received == nullptr && current == nullptr) ||
+                        (received != nullptr && current != nullptr && *received == *current);
+      if (!same) {
+        return Error(ReplyCode::kPreconditionFailed, "inequivalent arg " + Quote(arg) + " for " +
+                                                         InVhost("queue", name, *vhost_) + ": " +
+                                                         DescribeArgDifference(received, current));
+      }
+    }
+  } else {
+    if (name.starts_with("amq.") && !m.queue.empty()) {
+      return Error(ReplyCode::kAccessRefused,
+                   "queue name " + Quote(name) + " contains reserved prefix 'amq.*'");
+    }
+    QueueOptions options;
+    options.durable = m.durable;
+    options.exclusive = m.exclusive;
+    options.auto_delete = m.auto_delete;
+    options.owner = m.exclusive ? connection_ : nullptr;
+    options.arguments = m.arguments;
+    queue = vhost_->AddQueue(name, std::move(options));
+  }
+  last_queue_ = name;
+  if (!m.no_wait) {
+    Send(amqp::QueueDeclareOk{queue->name(), static_cast<uint32_t>(queue->message_count()),
+                              static_cast<uint32_t>(queue->consumer_count())});
+  }
+  return Status::Ok();
+}
+
+Status Channel::On(const amqp::QueueBind& m) {
+  if (m.exchange.empty()) return DefaultExchangeRefused();
+  Queue* queue;
+  Status s = FindQueue(ResolveQueueName(m.queue), &queue);
+  if (!s.ok()) return s;
+  Exchange* exchange;
+  s = FindExchange(m.exchange, &exchange);
+  if (!s.ok()) return s;
+  if (exchange->type() == ExchangeType::kHeaders) {
+    s = ValidateHeadersBinding(m.arguments);
+    if (!s.ok()) return s;
+  }
+  // An empty routing key with an empty queue name means the last declared queue's name.
+  std::string routing_key(m.routing_key);
+  if (routing_key.empty() && m.queue.empty()) routing_key = queue->name();
+  exchange->Bind(Binding{queue, std::move(routing_key), m.arguments});
+  if (!m.no_wait) Send(amqp::QueueBindOk{});
+  return Status::Ok();
+}
+
+Status Channel::On(const amqp::QueueUnbind& m) {
+  if (m.exchange.empty()) return DefaultExchangeRefused();
+  Queue* queue;
+  Status s = FindQueue(ResolveQueueName(m.queue), &queue);
+  if (!s.ok()) return s;
+  Exchange* exchange;
+  s = FindExchange(m.exchange, &exchange);
+  if (!s.ok()) return s;
+  if (exchange->Unbind(Binding{queue, std::string(m.routing_key), m.arguments})) {
+    vhost_->MaybeAutoDeleteExchange(exchange);
+  }
+  Send(amqp::QueueUnbindOk{});
+  return Status::Ok();
+}
+
+Status Channel::On(const amqp::QueuePurge& m) {
+  Queue* queue;
+  Status s = FindQueue(ResolveQueueName(m.queue), &queue);
+  if (!s.ok()) return s;
+  const size_t purged = queue->Purge();
+  if (!m.no_wait) Send(amqp::QueuePurgeOk{static_cast<uint32_t>(purged)});
+  return Status::Ok();
+}
+
+Status Channel::On(const amqp::QueueDelete& m) {
+  const std::string name = ResolveQueueName(m.queue);
+  Queue* queue = vhost_->FindQueue(name);
+  size_t messages = 0;
+  if (queue != nullptr) {
+    Status s = FindQueue(name, &queue);
+    if (!s.ok()) return s;
+    if (m.if_unused && queue->consumer_count() != 0) {
+      return Error(ReplyCode::kPreconditionFailed, InVhost("queue", name, *vhost_) + " in use");
+    }
+    if (m.if_empty && queue->message_count() != 0) {
+      return Error(ReplyCode::kPreconditionFailed, InVhost("queue", name, *vhost_) + " not empty");
+    }
+    messages = vhost_->DeleteQueue(queue);
+  }
+  if (!m.no_wait) Send(amqp::QueueDeleteOk{static_cast<uint32_t>(messages)});
+  return Status::Ok();
+}
+
+void Channel::OnQueueDeleted(Queue* queue) {
+  for (auto it = consumers_.begin(); it != consumers_.end();) {
+    if (it->second->queue != queue) {
+      ++it;
+      continue;
+    }
+    // consumer_cancel_notify: tell the client its consumer is gone.
+    Send(amqp::BasicCancel{it->first, true});
+    for (Unacked& u : unacked_) {
+      if (u.consumer == it->second.get()) u.consumer = nullptr;
+    }
+    it = consumers_.erase(it);
+  }
+  for (Unacked& u : unacked_) {
+    if (u.queue == queue) u.queue = nullptr;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Publishing
+
+Status Channel::On(const amqp::BasicPublish& m) {
+  if (m.immediate) return Error(ReplyCode::kNotImplemented, "immediate=true");
+  incoming_.exchange = m.exchange;
+  incoming_.routing_key = m.routing_key;
+  incoming_.mandatory = m.mandatory;
+  incoming_.message = MessageRef();
+  return Status::Ok();
+}
+
+Status Channel::OnHeader(std::string_view payload) {
+  class_id_ = amqp::BasicPublish::kClassId;
+  method_id_ = amqp::BasicPublish::kMethodId;
+  amqp::ContentHeader header;
+  bool complete = false;
+  Status s = assembler_.OnHeader(payload, &header, &complete);
+  if (!s.ok()) return s;
+  const uint64_t max_size = connection_->broker()->config().max_message_size;
+  if (header.body_size() > max_size) {
+    return Error(ReplyCode::kPreconditionFailed,
+                 "message size " + std::to_string(header.body_size()) +
+                     " is larger than configured max size " + std::to_string(max_size));
+  }
+  if (const auto user_id = header.ShortString(amqp::Property::kUserId)) {
+    if (*user_id != connection_->user()) {
+      return Error(ReplyCode::kPreconditionFailed, "user_id property set to " + Quote(*user_id) +
+                                                       " but authenticated user was " +
+                                                       Quote(connection_->user()));
+    }
+  }
+  auto* message = new Message;
+  message->exchange = incoming_.exchange;
+  message->routing_key = incoming_.routing_key;
+  message->properties = std::string(header.raw_properties());
+  message->body.reserve(header.body_size());
+  message->persistent = header.Octet(amqp::Property::kDeliveryMode) == 2;
+  incoming_.message = MessageRef(message);
+  return complete ? CompletePublish() : Status::Ok();
+}
+
+Status Channel::OnBody(std::string_view payload) {
+  class_id_ = amqp::BasicPublish::kClassId;
+  method_id_ = amqp::BasicPublish::kMethodId;
+  bool complete = false;
+  Status s = assembler_.OnBody(payload, &complete);
+  if (!s.ok()) return s;
+  incoming_.message->body.append(payload);
+  return complete ? CompletePublish() : Status::Ok();
+}
+
+Status Channel::CompletePublish() {
+  Publish publish = std::move(incoming_);
+  incoming_ = Publish();
+  Exchange* exchange;
+  Status s = FindExchange(publish.exchange, &exchange);
+  if (!s.ok()) return s;
+  if (exchange->options().internal) {
+    return Error(ReplyCode::kAccessRefused,
+                 "cannot publish to internal " + InVhost("exchange", publish.exchange, *vhost_));
+  }
+  if (tx_mode_) {
+    tx_publishes_.push_back(std::move(publish));
+    return Status::Ok();
+  }
+  return Route(publish);
+}
+
+Status Channel::Route(const Publish& publish) {
+  RouteResult result;
+  if (publish.exchange.empty()) {
+    if (Queue* queue = vhost_->FindQueue(publish.routing_key)) result.queues.push_back(queue);
+  } else {
+    Exchange* exchange = vhost_->FindExchange(publish.exchange);
+    if (exchange != nullptr) {
+      exchange->Route(publish.routing_key, LazyHeaders(publish.message->properties), &result);
+    }
+  }
+  if (result.queues.empty() && publish.mandatory) {
+    connection_->SendWithContent(
+        id_,
+        amqp::BasicReturn{static_cast<uint16_t>(ReplyCode::kNoRoute), "NO_ROUTE", publish.exchange,
+                          publish.routing_key},
+        *publish.message);
+  }
+  for (Queue* queue : result.queues) queue->Enqueue(publish.message);
+  if (confirm_mode_) confirm_up_to_ = next_publish_seq_++;
+  return Status::Ok();
+}
+
+void Channel::FlushConfirms() {
+  if (confirm_up_to_ <= confirmed_up_to_) return;
+  const bool multiple = confirm_up_to_ - confirmed_up_to_ > 1;
+  Send(amqp::BasicAck{confirm_up_to_, multiple});
+  confirmed_up_to_ = confirm_up_to_;
+}
+
+Status Channel::On(const amqp::ConfirmSelect& m) {
+  if (tx_mode_) {
+    return Error(ReplyCode::kPreconditionFailed, "cannot switch from tx to confirm mode");
+  }
+  confirm_mode_ = true;
+  if (!m.nowait) Send(amqp::ConfirmSelectOk{});
+  return Status::Ok();
+}
+
+Status Channel::On(const amqp::TxSelect&) {
+  if (confirm_mode_) {
+    return Error(ReplyCode::kPreconditionFailed, "cannot switch from confirm to tx mode");
+  }
+  tx_mode_ = true;
+  Send(amqp::TxSelectOk{});
+  return Status::Ok();
+}
+
+Status Channel::On(const amqp::TxCommit&) {
+  if (!tx_mode_) return Error(ReplyCode::kPreconditionFailed, "channel is not transactional");
+  std::vector<Publish> publishes = std::move(tx_publishes_);
+  std::vector<PendingAck> acks = std::move(tx_acks_);
+  tx_publishes_.clear();
+  tx_acks_.clear();
+  for (const Publish& p : publishes) {
+    Status s = Route(p);
+    if (!s.ok()) return s;
+  }
+  for (const PendingAck& a : acks) {
+    Status s = Acknowledge(a);
+    if (!s.ok()) return s;
+  }
+  Send(amqp::TxCommitOk{});
+  return Status::Ok();
+}
+
+Status Channel::On(const amqp::TxRollback&) {
+  if (!tx_mode_) return Error(ReplyCode::kPreconditionFailed, "channel is not transactional");
+  tx_publishes_.clear();
+  tx_acks_.clear();
+  Send(amqp::TxRollbackOk{});
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------------------
+// Consuming
+
+Status Channel::On(const amqp::BasicQos& m) {
+  if (m.prefetch_size != 0) {
+    return Error(ReplyCode::kNotImplemented,
+                 "prefetch_size!=0 (" + std::to_string(m.prefetch_size) + ")");
+  }
+  if (m.global) {
+    global_prefetch_count_ = m.prefetch_count;
+  } else {
+    prefetch_count_ = m.prefetch_count;
+  }
+  Send(amqp::BasicQosOk{});
+  ResumeDeliveries();
+  return Status::Ok();
+}
+
+Status Channel::On(const amqp::BasicConsume& m) {
+  Queue* queue;
+  Status s = FindQueue(ResolveQueueName(m.queue), &queue);
+  if (!s.ok()) return s;
+  std::string tag(m.consumer_tag);
+  if (tag.empty()) tag = connection_->broker()->GenerateName("amq.ctag-");
+  if (consumers_.count(tag) != 0) {
+    return Error(ReplyCode::kNotAllowed, "attempt to reuse consumer tag " + Quote(tag));
+  }
+  const bool queue_has_exclusive = std::any_of(queue->consumers().begin(), queue->consumers().end(),
+                                               [](const Consumer* c) { return c->exclusive; });
+  if (queue_has_exclusive || (m.exclusive && queue->consumer_count() != 0)) {
+    return Error(ReplyCode::kAccessRefused,
+                 InVhost("queue", queue->name(), *vhost_) + " in exclusive use");
+  }
+  auto consumer = std::make_unique<Consumer>();
+  consumer->channel = this;
+  consumer->queue = queue;
+  consumer->tag = tag;
+  consumer->no_ack = m.no_ack;
+  consumer->exclusive = m.exclusive;
+  consumer->prefetch_count = prefetch_count_;
+  consumer->arguments = m.arguments;
+  Consumer* raw = consumer.get();
+  consumers_[tag] = std::move(consumer);
+  // consume-ok goes out before the first delivery.
+  if (!m.no_wait) Send(amqp::BasicConsumeOk{tag});
+  queue->AddConsumer(raw);
+  return Status::Ok();
+}
+
+void Channel::CancelConsumer(std::map<std::string, std::unique_ptr<Consumer>>::iterator it) {
+  Consumer* consumer = it->second.get();
+  Queue* queue = consumer->queue;
+  queue->RemoveConsumer(consumer);
+  for (Unacked& u : unacked_) {
+    if (u.consumer == consumer) u.consumer = nullptr;
+  }
+  consumers_.erase(it);
+  vhost_->MaybeAutoDeleteQueue(queue);
+}
+
+Status Channel::On(const amqp::BasicCancel& m) {
+  auto it = consumers_.find(std::string(m.consumer_tag));
+  if (it != consumers_.end()) CancelConsumer(it);
+  if (!m.no_wait) Send(amqp::BasicCancelOk{m.consumer_tag});
+  return Status::Ok();
+}
+
+bool Channel::CanDeliver(const Consumer& consumer) const {
+  if (closed_ || !flow_active_ || !connection_->writable()) return false;
+  if (consumer.no_ack) return true;
+  if (consumer.prefetch_count != 0 && consumer.unacked >= consumer.prefetch_count) return false;
+  return global_prefetch_count_ == 0 || consumer_unacked_ < global_prefetch_count_;
+}
+
+void Channel::Deliver(Consumer* consumer, QueuedMessage message) {
+  const uint64_t tag = next_delivery_tag_++;
+  const Message& m = *message.message;
+  connection_->SendWithContent(
+      id_, amqp::BasicDeliver{consumer->tag, tag, message.redelivered, m.exchange, m.routing_key},
+      m);
+  if (consumer->no_ack) return;
+  ++consumer->unacked;
+  ++consumer_unacked_;
+  unacked_.push_back(Unacked{tag, consumer->queue, consumer, std::move(message)});
+}
+
+void Channel::ResumeDeliveries() {
+  std::vector<Queue*> queues;
+  for (auto& [tag, consumer] : consumers_) queues.push_back(consumer->queue);
+  for (Queue* queue : queues) queue->Dispatch();
+}
+
+Status Channel::On(const amqp::BasicGet& m) {
+  Queue* queue;
+  Status s = FindQueue(ResolveQueueName(m.queue), &queue);
+  if (!s.ok()) return s;
+  std::optional<QueuedMessage> message = queue->Take();
+  if (!message) {
+    Send(amqp::BasicGetEmpty{});
+    return Status::Ok();
+  }
+  const uint64_t tag = next_delivery_tag_++;
+  const Message& msg = *message->message;
+  connection_->SendWithContent(
+      id_,
+      amqp::BasicGetOk{tag, message->redelivered, msg.exchange, msg.routing_key,
+                       static_cast<uint32_t>(queue->message_count())},
+      msg);
+  if (!m.no_ack) unacked_.push_back(Unacked{tag, queue, nullptr, std::move(*message)});
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------------------
+// Acknowledgements
+
+Status Channel::TakeUnacked(uint64_t tag, bool multiple, std::vector<Unacked>* taken) {
+  if (multiple) {
+    if (tag != 0 && (unacked_.empty() || unacked_.front().tag > tag)) {
+      return Error(ReplyCode::kPreconditionFailed, "unknown delivery tag " + std::to_string(tag));
+    }
+    while (!unacked_.empty() && (tag == 0 || unacked_.front().tag <= tag)) {
+      taken->push_back(std::move(unacked_.front()));
+      unacked_.pop_front();
+    }
+    return Status::Ok();
+  }
+  auto it = std::lower_bound(unacked_.begin(), unacked_.end(), tag,
+                             [](const Unacked& u, uint64_t t) { return u.tag < t; });
+  if (it == unacked_.end() || it->tag != tag) {
+    return Error(ReplyCode::kPreconditionFailed, "unknown delivery tag " + std::to_string(tag));
+  }
+  taken->push_back(std::move(*it));
+  unacked_.erase(it);
+  return Status::Ok();
+}
+
+void Channel::Settle(const Unacked& delivery) {
+  if (delivery.consumer == nullptr) return;
+  --delivery.consumer->unacked;
+  --consumer_unacked_;
+}
+
+void Channel::Requeue(std::vector<Unacked> deliveries) {
+  std::vector<Queue*> touched;
+  for (Unacked& u : deliveries) {
+    Settle(u);
+    if (u.queue == nullptr) continue;
+    u.queue->Requeue(std::move(u.message));
+    if (std::find(touched.begin(), touched.end(), u.queue) == touched.end()) {
+      touched.push_back(u.queue);
+    }
+  }
+  for (Queue* queue : touched) queue->Dispatch();
+}
+
+Status Channel::Acknowledge(const PendingAck& ack) {
+  std::vector<Unacked> taken;
+  Status s = TakeUnacked(ack.tag, ack.multiple, &taken);
+  if (!s.ok()) return s;
+  if (ack.kind != AckKind::kAck && ack.requeue) {
+    Requeue(std::move(taken));
+    return Status::Ok();
+  }
+  std::vector<Queue*> touched;
+  for (const Unacked& u : taken) {
+    Settle(u);
+    if (u.consumer != nullptr &&
+        std::find(touched.begin(), touched.end(), u.queue) == touched.end()) {
+      touched.push_back(u.queue);
+    }
+  }
+  // Credit came back: the queues may push more.
+  for (Queue* queue : touched) {
+    if (queue != nullptr) queue->Dispatch();
+  }
+  return Status::Ok();
+}
+
+Status Channel::On(const amqp::BasicAck& m) {
+  PendingAck ack{AckKind::kAck, m.delivery_tag, m.multiple, false};
+  if (tx_mode_) {
+    tx_acks_.push_back(ack);
+    return Status::Ok();
+  }
+  return Acknowledge(ack);
+}
+
+Status Channel::On(const amqp::BasicReject& m) {
+  PendingAck ack{AckKind::kReject, m.delivery_tag, false, m.requeue};
+  if (tx_mode_) {
+    tx_acks_.push_back(ack);
+    return Status::Ok();
+  }
+  return Acknowledge(ack);
+}
+
+Status Channel::On(const amqp::BasicNack& m) {
+  PendingAck ack{AckKind::kNack, m.delivery_tag, m.multiple, m.requeue};
+  if (tx_mode_) {
+    tx_acks_.push_back(ack);
+    return Status::Ok();
+  }
+  return Acknowledge(ack);
+}
+
+Status Channel::On(const amqp::BasicRecover& m) {
+  if (!m.requeue) return Error(ReplyCode::kNotImplemented, "requeue=false");
+  std::vector<Unacked> all(std::make_move_iterator(unacked_.begin()),
+                           std::make_move_iterator(unacked_.end()));
+  unacked_.clear();
+  Requeue(std::move(all));
+  Send(amqp::BasicRecoverOk{});
+  return Status::Ok();
+}
+
+Status Channel::On(const amqp::BasicRecoverAsync& m) {
+  if (!m.requeue) return Error(ReplyCode::kNotImplemented, "requeue=false");
+  std::vector<Unacked> all(std::make_move_iterator(unacked_.begin()),
+                           std::make_move_iterator(unacked_.end()));
+  unacked_.clear();
+  Requeue(std::move(all));
+  return Status::Ok();
+}
+
+}  // namespace warren::server

@@ -1,0 +1,175 @@
+// Channel: one AMQP channel of a connection. It runs the channel's methods against the
+// virtual host: declarations, publishing (reassembling content), consuming, acknowledging,
+// publisher confirms and transactions.
+//
+// Deliveries not yet acknowledged are held here, in delivery-tag order, until an ack
+// removes them or a reject, nack, recover or the channel's end puts them back in their
+// queues.
+
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "amqp/content.h"
+#include "amqp/frame.h"
+#include "amqp/generated/methods.h"
+#include "amqp/status.h"
+#include "server/exchange.h"
+#include "server/queue.h"
+
+namespace warren::server {
+
+class Connection;
+class VirtualHost;
+
+class Channel : public DeliverySink {
+ public:
+  Channel(Connection* connection, VirtualHost* vhost, uint16_t id);
+  ~Channel() override;
+  Channel(const Channel&) = delete;
+  Channel& operator=(const Channel&) = delete;
+
+  uint16_t id() const { return id_; }
+  // True once the channel has ended (client's channel.close handled, or torn down).
+  bool closed() const { return closed_; }
+
+  // Handles a method, header or body frame of this channel. A failed status is an
+  // exception: a channel error (close the channel) or, for hard errors, a connection
+  // error; failed_class_id()/failed_method_id() say which method raised it.
+  amqp::Status HandleFrame(const amqp::Frame& frame);
+  uint16_t failed_class_id() const { return class_id_; }
+  uint16_t failed_method_id() const { return method_id_; }
+
+  // Releases everything the channel holds: cancels its consumers, requeues its
+  // unacknowledged deliveries in order. Called once, when the channel closes for any
+  // reason; the channel handles no further frames.
+  void Teardown();
+
+  // For queues: may `consumer` receive another message now (prefetch, flow, the
+  // connection's write buffer)?
+  bool CanDeliver(const Consumer& consumer) const override;
+  // Sends a message to `consumer` (basic.deliver and its content).
+  void Deliver(Consumer* consumer, QueuedMessage message) override;
+  // The queue is being deleted: cancel consumers on it (basic.cancel to the client) and
+  // forget unacknowledged deliveries from it.
+  void OnQueueDeleted(Queue* queue);
+  // The connection can take more output again: push to this channel's consumers.
+  void ResumeDeliveries();
+  // Sends publisher confirms gathered while handling the last batch of frames.
+  void FlushConfirms();
+
+ private:
+  struct Unacked {
+    uint64_t tag;
+    Queue* queue;        // nullptr once the queue is deleted
+    Consumer* consumer;  // nullptr for basic.get and cancelled consumers
+    QueuedMessage message;
+  };
+  // A publish waiting for its content, or (in a transaction) for commit.
+  struct Publish {
+    std::string exchange;
+    std::string routing_key;
+    bool mandatory = false;
+    MessageRef message;
+  };
+  enum class AckKind { kAck, kReject, kNack };
+  struct PendingAck {
+    AckKind kind;
+    uint64_t tag;
+    bool multiple;
+    bool requeue;
+  };
+
+  amqp::Status HandleMethod(std::string_view payload);
+  amqp::Status OnHeader(std::string_view payload);
+  amqp::Status OnBody(std::string_view payload);
+  amqp::Status CompletePublish();
+
+  amqp::Status On(const amqp::ChannelClose& m);
+  amqp::Status On(const amqp::ChannelCloseOk& m);
+  amqp::Status On(const amqp::ChannelFlow& m);
+  amqp::Status On(const amqp::ExchangeDeclare& m);
+  amqp::Status On(const amqp::ExchangeDelete& m);
+  amqp::Status On(const amqp::ExchangeBind& m);
+  amqp::Status On(const amqp::ExchangeUnbind& m);
+  amqp::Status On(const amqp::QueueDeclare& m);
+  amqp::Status On(const amqp::QueueBind& m);
+  amqp::Status On(const amqp::QueueUnbind& m);
+  amqp::Status On(const amqp::QueuePurge& m);
+  amqp::Status On(const amqp::QueueDelete& m);
+  amqp::Status On(const amqp::BasicQos& m);
+  amqp::Status On(const amqp::BasicConsume& m);
+  amqp::Status On(const amqp::BasicCancel& m);
+  amqp::Status On(const amqp::BasicPublish& m);
+  amqp::Status On(const amqp::BasicGet& m);
+  amqp::Status On(const amqp::BasicAck& m);
+  amqp::Status On(const amqp::BasicReject& m);
+  amqp::Status On(const amqp::BasicNack& m);
+  amqp::Status On(const amqp::BasicRecover& m);
+  amqp::Status On(const amqp::BasicRecoverAsync& m);
+  amqp::Status On(const amqp::ConfirmSelect& m);
+  amqp::Status On(const amqp::TxSelect& m);
+  amqp::Status On(const amqp::TxCommit& m);
+  amqp::Status On(const amqp::TxRollback& m);
+  // Methods a client may not send.
+  template <class M>
+  amqp::Status On(const M& m);
+
+  // Routes a complete message and enqueues it; sends basic.return if it was mandatory and
+  // unroutable.
+  amqp::Status Route(const Publish& publish);
+  amqp::Status Acknowledge(const PendingAck& ack);
+  // Removes from unacked_ the deliveries `tag`/`multiple` name (tag 0 with multiple means
+  // all); fails with 406 if `tag` is unknown.
+  amqp::Status TakeUnacked(uint64_t tag, bool multiple, std::vector<Unacked>* taken);
+  // Puts deliveries back in their queues, in order, and lets the queues dispatch again.
+  void Requeue(std::vector<Unacked> deliveries);
+  // Releases the credit a delivery held on its consumer and channel.
+  void Settle(const Unacked& delivery);
+  void CancelConsumer(std::map<std::string, std::unique_ptr<Consumer>>::iterator it);
+
+  // Resolves "" to the channel's last declared queue, as the spec allows.
+  std::string ResolveQueueName(std::string_view name) const;
+  // The queue, or 404 NOT_FOUND; 405 RESOURCE_LOCKED if another connection owns it.
+  amqp::Status FindQueue(const std::string& name, Queue** queue) const;
+  amqp::Status FindExchange(std::string_view name, Exchange** exchange) const;
+
+  template <class M>
+  void Send(const M& method);
+
+  Connection* connection_;
+  VirtualHost* vhost_;
+  uint16_t id_;
+  bool closed_ = false;
+  uint16_t class_id_ = 0;  // of the method being handled
+  uint16_t method_id_ = 0;
+
+  amqp::ContentAssembler assembler_;
+  Publish incoming_;  // the publish whose content is arriving
+
+  std::string last_queue_;
+  std::map<std::string, std::unique_ptr<Consumer>> consumers_;
+  uint16_t prefetch_count_ = 0;         // basic.qos global=false: for new consumers
+  uint16_t global_prefetch_count_ = 0;  // basic.qos global=true: for the whole channel
+  bool flow_active_ = true;
+
+  uint64_t next_delivery_tag_ = 1;
+  std::deque<Unacked> unacked_;
+  uint32_t consumer_unacked_ = 0;  // unacked deliveries to consumers (for global prefetch)
+
+  bool confirm_mode_ = false;
+  uint64_t next_publish_seq_ = 1;
+  uint64_t confirmed_up_to_ = 0;  // highest publish seq acknowledged to the client
+  uint64_t confirm_up_to_ = 0;    // highest publish seq to acknowledge at the next flush
+
+  bool tx_mode_ = false;
+  std::vector<Publish> tx_publishes_;
+  std::vector<PendingAck> tx_acks_;
+};
+
+}  // namespace warren::server

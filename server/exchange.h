@@ -1,0 +1,106 @@
+// Exchange: a named router. Bindings attach queues (or other exchanges) to it; Route
+// finds the queues a message goes to, through per-type matchers: direct (hash map),
+// fanout (list), topic (trie), headers (argument matching).
+
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+#include "amqp/table.h"
+#include "server/topic_matcher.h"
+
+namespace warren::server {
+
+class Exchange;
+class Queue;
+
+enum class ExchangeType { kDirect, kFanout, kTopic, kHeaders };
+
+// "direct", "fanout", "topic", "headers"; nullopt for any other name.
+std::optional<ExchangeType> ParseExchangeType(std::string_view name);
+std::string_view ExchangeTypeName(ExchangeType type);
+
+// What a binding routes to: a queue, or another exchange (exchange.bind).
+using Destination = std::variant<Queue*, Exchange*>;
+
+struct Binding {
+  Destination destination;
+  std::string routing_key;
+  amqp::FieldTable arguments;
+  bool operator==(const Binding&) const = default;
+};
+
+struct ExchangeOptions {
+  bool durable = false;
+  bool auto_delete = false;
+  bool internal = false;
+  amqp::FieldTable arguments;
+};
+
+// The message headers, decoded only if a headers exchange asks for them.
+class LazyHeaders {
+ public:
+  // `raw_properties`: the content header's property flags and list.
+  explicit LazyHeaders(std::string_view raw_properties) : raw_(raw_properties) {}
+  const amqp::FieldTable& Get() const;
+
+ private:
+  std::string_view raw_;
+  mutable bool decoded_ = false;
+  mutable amqp::FieldTable headers_;
+};
+
+// The queues a message is routed to, each once.
+struct RouteResult {
+  std::vector<Queue*> queues;
+  std::vector<const Exchange*> visited;  // exchanges already routed through (cycles)
+};
+
+class Exchange {
+ public:
+  Exchange(std::string name, ExchangeType type, ExchangeOptions options);
+  Exchange(const Exchange&) = delete;
+  Exchange& operator=(const Exchange&) = delete;
+
+  const std::string& name() const { return name_; }
+  ExchangeType type() const { return type_; }
+  const ExchangeOptions& options() const { return options_; }
+  const std::vector<Binding>& bindings() const { return bindings_; }
+
+  // Adds a binding; false if the same binding exists already.
+  bool Bind(Binding binding);
+  // Removes a binding; false if there was no such binding.
+  bool Unbind(const Binding& binding);
+  // Removes every binding to `destination` (it is being deleted).
+  void UnbindAll(const Destination& destination);
+
+  // Adds to *result the queues that a message with `routing_key` and `headers` goes to,
+  // following exchange-to-exchange bindings.
+  void Route(std::string_view routing_key, const LazyHeaders& headers, RouteResult* result) const;
+
+ private:
+  // Adds or removes `binding`'s entry in the type's matcher.
+  void Index(const Binding& binding);
+  void Unindex(const Binding& binding);
+  void RouteTo(const Destination& destination, std::string_view routing_key,
+               const LazyHeaders& headers, RouteResult* result) const;
+
+  struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+
+  std::string name_;
+  ExchangeType type_;
+  ExchangeOptions options_;
+  std::vector<Binding> bindings_;
+  std::unordered_map<std::string, std::vector<Destination>, StringHash, std::equal_to<>> direct_;
+  TopicMatcher<Destination> topic_;
+};
+
+}  // namespace warren::server

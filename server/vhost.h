@@ -1,0 +1,61 @@
+// VirtualHost: a namespace of exchanges and queues (AMQP's virtual host).
+
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "server/exchange.h"
+#include "server/queue.h"
+
+namespace warren::server {
+
+class Broker;
+class Connection;
+
+class VirtualHost {
+ public:
+  // Declares the default exchange and the predeclared amq.* exchanges.
+  VirtualHost(Broker* broker, std::string name);
+  ~VirtualHost();
+  VirtualHost(const VirtualHost&) = delete;
+  VirtualHost& operator=(const VirtualHost&) = delete;
+
+  const std::string& name() const { return name_; }
+  Broker* broker() const { return broker_; }
+
+  Exchange* FindExchange(std::string_view name) const;
+  Queue* FindQueue(std::string_view name) const;
+
+  // Creates an exchange or queue; the name must not be in use.
+  Exchange* AddExchange(const std::string& name, ExchangeType type, ExchangeOptions options);
+  Queue* AddQueue(const std::string& name, QueueOptions options);
+
+  // Deletes an exchange and every binding from or to it.
+  void DeleteExchange(Exchange* exchange);
+  // Deletes a queue: unbinds it, cancels its consumers (telling their channels) and makes
+  // every channel forget its unacknowledged deliveries from it. Returns its message count.
+  size_t DeleteQueue(Queue* queue);
+
+  // Deletes `exchange` if it is auto-delete and has lost its last binding.
+  void MaybeAutoDeleteExchange(Exchange* exchange);
+  // Deletes `queue` if it is auto-delete and has lost its last consumer.
+  void MaybeAutoDeleteQueue(Queue* queue);
+
+  // Deletes the exclusive queues `owner` declared (its connection is closing).
+  void DeleteQueuesOwnedBy(const Connection* owner);
+
+  // Every exchange, for unbinding and listing.
+  void ForEachExchange(const std::function<void(Exchange&)>& visit) const;
+
+ private:
+  Broker* broker_;
+  std::string name_;
+  std::map<std::string, std::unique_ptr<Exchange>, std::less<>> exchanges_;
+  std::map<std::string, std::unique_ptr<Queue>, std::less<>> queues_;
+};
+
+}  // namespace warren::server
