@@ -1,0 +1,199 @@
+"""Small helpers the conformance tests share: bounded pika parameters, bounded event loops,
+and assertions on the errors a broker reports."""
+
+import contextlib
+import time
+
+import pika
+import pytest
+
+# Every pika connection gets these unless a test overrides them.
+SOCKET_TIMEOUT = 5.0
+BLOCKED_CONNECTION_TIMEOUT = 10.0
+# How long a test waits for something it expects to arrive.
+WAIT = 5.0
+
+
+def parameters(url, **overrides):
+    """pika ConnectionParameters for url with bounded timeouts and a single connection attempt."""
+    params = pika.URLParameters(url)
+    params.socket_timeout = SOCKET_TIMEOUT
+    params.stack_timeout = SOCKET_TIMEOUT * 2
+    params.blocked_connection_timeout = BLOCKED_CONNECTION_TIMEOUT
+    params.connection_attempts = 1
+    params.retry_delay = 0
+    for key, value in overrides.items():
+        setattr(params, key, value)
+    return params
+
+
+def pump(conn, until=None, timeout=WAIT):
+    """Processes connection events until until() is true or timeout seconds pass.
+    Returns whether until() became true (always False without a predicate)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if until is not None and until():
+            return True
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        conn.process_data_events(time_limit=min(0.05, remaining))
+
+
+def settle(conn, seconds=0.3):
+    """Processes events for a fixed time: used to show that something does NOT arrive."""
+    pump(conn, None, seconds)
+
+
+def consume(conn, ch, queue, count, auto_ack=True, timeout=WAIT, **kwargs):
+    """Starts a consumer on queue, waits for count deliveries (bounded), cancels the consumer and
+    returns [(method, properties, body)]. Fails the test if fewer arrive."""
+    got = []
+    tag = ch.basic_consume(
+        queue, lambda _ch, m, p, b: got.append((m, p, b)), auto_ack=auto_ack, **kwargs
+    )
+    pump(conn, lambda: len(got) >= count, timeout)
+    ch.basic_cancel(tag)
+    assert len(got) >= count, "expected %d deliveries from %s, got %d" % (count, queue, len(got))
+    return got
+
+
+def bodies(deliveries):
+    return [b for (_m, _p, b) in deliveries]
+
+
+def get_all(ch, queue, limit=10000):
+    """Takes every ready message from queue with basic.get (auto-ack) and returns their bodies."""
+    out = []
+    while len(out) < limit:
+        method, _props, body = ch.basic_get(queue, auto_ack=True)
+        if method is None:
+            return out
+        out.append(body)
+    return out
+
+
+def message_count(ch, queue):
+    return ch.queue_declare(queue, passive=True).method.message_count
+
+
+def wait_for_count(ch, queue, count, timeout=WAIT):
+    """Polls (bounded) until queue holds exactly `count` ready messages; returns the last count.
+    Needed when messages were published on other channels or connections, which the broker may
+    route concurrently with this channel's requests."""
+    deadline = time.monotonic() + timeout
+    while True:
+        n = message_count(ch, queue)
+        if n == count or time.monotonic() > deadline:
+            return n
+        time.sleep(0.02)
+
+
+def consumer_count(ch, queue):
+    return ch.queue_declare(queue, passive=True).method.consumer_count
+
+
+def shortstr_text(text):
+    """A reply text as it fits in a shortstr: RabbitMQ cuts longer texts to 252 bytes and
+    appends "..." (255 in all)."""
+    raw = text.encode()
+    if len(raw) <= 255:
+        return text
+    return raw[:252].decode(errors="ignore") + "..."
+
+
+@contextlib.contextmanager
+def channel_error(code, text=None, text_prefix=None):
+    """Expects the block to end with the broker closing the channel with reply code `code`
+    (and exactly `text`, or text starting with `text_prefix`, if given)."""
+    with pytest.raises(pika.exceptions.ChannelClosedByBroker) as info:
+        yield info
+    assert info.value.reply_code == code, info.value
+    if text is not None:
+        assert info.value.reply_text == text, info.value
+    if text_prefix is not None:
+        assert info.value.reply_text.startswith(text_prefix), info.value.reply_text
+
+
+@contextlib.contextmanager
+def connection_error(code, text=None, text_prefix=None):
+    """Expects the block to end with the broker closing the connection with reply code `code`."""
+    with pytest.raises(pika.exceptions.ConnectionClosedByBroker) as info:
+        yield info
+    assert info.value.reply_code == code, info.value
+    if text is not None:
+        assert info.value.reply_text == text, info.value
+    if text_prefix is not None:
+        assert info.value.reply_text.startswith(text_prefix), info.value.reply_text
+
+
+def exists_queue(conn, queue):
+    """Whether queue exists, asked with a passive declare on a channel of its own."""
+    ch = conn.channel()
+    try:
+        ch.queue_declare(queue, passive=True)
+    except pika.exceptions.ChannelClosedByBroker as e:
+        assert e.reply_code == 404, e
+        return False
+    ch.close()
+    return True
+
+
+def exists_exchange(conn, exchange):
+    """Whether exchange exists, asked with a passive declare on a channel of its own."""
+    ch = conn.channel()
+    try:
+        ch.exchange_declare(exchange, passive=True)
+    except pika.exceptions.ChannelClosedByBroker as e:
+        assert e.reply_code == 404, e
+        return False
+    ch.close()
+    return True
+
+
+class Confirms:
+    """Publisher confirms observed asynchronously, so that the broker is free to ack several
+    publishes with one basic.ack(multiple=True). Uses pika's underlying channel, because
+    BlockingChannel's confirm mode waits for each ack before the next publish."""
+
+    def __init__(self, ch):
+        self.impl = ch._impl
+        self.acked = set()
+        self.nacked = set()
+        self.multiple_seen = False
+        self.returns = []
+        self.events = []  # ("return", ...) and ("ack"/"nack", tag, multiple) in arrival order
+        self.published = 0
+        selected = []
+        self.impl.add_on_return_callback(self._on_return)
+        self.impl.confirm_delivery(ack_nack_callback=self._on_confirm, callback=selected.append)
+        self._conn = ch.connection
+        assert pump(self._conn, lambda: selected), "no confirm.select-ok"
+
+    def _on_return(self, _ch, method, props, body):
+        self.returns.append((method, props, body))
+        self.events.append(("return", method.reply_code, body))
+
+    def _on_confirm(self, frame):
+        m = frame.method
+        target = self.acked if isinstance(m, pika.spec.Basic.Ack) else self.nacked
+        kind = "ack" if target is self.acked else "nack"
+        self.events.append((kind, m.delivery_tag, m.multiple))
+        if m.multiple:
+            self.multiple_seen = True
+            # delivery_tag 0 with multiple means "everything so far"
+            upto = m.delivery_tag or self.published
+            for tag in range(1, upto + 1):
+                if tag not in self.acked and tag not in self.nacked:
+                    target.add(tag)
+        else:
+            target.add(m.delivery_tag)
+
+    def publish(self, exchange, routing_key, body, properties=None, mandatory=False):
+        self.impl.basic_publish(exchange, routing_key, body, properties, mandatory)
+        self.published += 1
+        return self.published
+
+    def wait_all(self, timeout=WAIT * 2):
+        """Waits (bounded) until every publish so far is acked or nacked."""
+        return pump(self._conn, lambda: len(self.acked) + len(self.nacked) >= self.published, timeout)
