@@ -462,8 +462,7 @@ void Channel::OnQueueDeleted(Queue* queue) {
       ++it;
       continue;
     }
-    // consumer_cancel_notify: tell the client its consumer is gone.
-    Send(amqp::BasicCancel{it->first, true});
+    if (connection_->consumer_cancel_notify()) Send(amqp::BasicCancel{it->first, true});
     for (Unacked& u : unacked_) {
       if (u.consumer == it->second.get()) u.consumer = nullptr;
     }
@@ -699,7 +698,7 @@ void Channel::Deliver(Consumer* consumer, QueuedMessage message) {
   if (consumer->no_ack) return;
   ++consumer->unacked;
   ++consumer_unacked_;
-  unacked_.push_back(Unacked{tag, consumer->queue, consumer, std::move(message)});
+  unacked_.push_back(Unacked{tag, consumer->queue, consumer, true, std::move(message)});
 }
 
 void Channel::ResumeDeliveries() {
@@ -724,7 +723,7 @@ Status Channel::On(const amqp::BasicGet& m) {
       amqp::BasicGetOk{tag, message->redelivered, msg.exchange, msg.routing_key,
                        static_cast<uint32_t>(queue->message_count())},
       msg);
-  if (!m.no_ack) unacked_.push_back(Unacked{tag, queue, nullptr, std::move(*message)});
+  if (!m.no_ack) unacked_.push_back(Unacked{tag, queue, nullptr, false, std::move(*message)});
   return Status::Ok();
 }
 
@@ -753,9 +752,17 @@ Status Channel::TakeUnacked(uint64_t tag, bool multiple, std::vector<Unacked>* t
 }
 
 void Channel::Settle(const Unacked& delivery) {
-  if (delivery.consumer == nullptr) return;
-  --delivery.consumer->unacked;
-  --consumer_unacked_;
+  // A cancelled consumer's deliveries still hold channel-wide credit until settled.
+  if (delivery.to_consumer) --consumer_unacked_;
+  if (delivery.consumer != nullptr) --delivery.consumer->unacked;
+}
+
+void Channel::DispatchAfterSettling(const std::vector<Queue*>& touched) {
+  if (global_prefetch_count_ != 0) {
+    ResumeDeliveries();
+    return;
+  }
+  for (Queue* queue : touched) queue->Dispatch();
 }
 
 void Channel::Requeue(std::vector<Unacked> deliveries) {
@@ -768,7 +775,7 @@ void Channel::Requeue(std::vector<Unacked> deliveries) {
       touched.push_back(u.queue);
     }
   }
-  for (Queue* queue : touched) queue->Dispatch();
+  DispatchAfterSettling(touched);
 }
 
 Status Channel::Acknowledge(const PendingAck& ack) {
@@ -782,15 +789,12 @@ Status Channel::Acknowledge(const PendingAck& ack) {
   std::vector<Queue*> touched;
   for (const Unacked& u : taken) {
     Settle(u);
-    if (u.consumer != nullptr &&
+    if (u.consumer != nullptr && u.queue != nullptr &&
         std::find(touched.begin(), touched.end(), u.queue) == touched.end()) {
       touched.push_back(u.queue);
     }
   }
-  // Credit came back: the queues may push more.
-  for (Queue* queue : touched) {
-    if (queue != nullptr) queue->Dispatch();
-  }
+  DispatchAfterSettling(touched);
   return Status::Ok();
 }
 

@@ -67,7 +67,8 @@ class Channel : public DeliverySink {
   struct Unacked {
     uint64_t tag;
     Queue* queue;        // nullptr once the queue is deleted
-    Consumer* consumer;  // nullptr for basic.get and cancelled consumers
+    Consumer* consumer;  // nullptr for basic.get and once the consumer is cancelled
+    bool to_consumer;    // counts against the channel's prefetch (not basic.get)
     QueuedMessage message;
   };
   // A publish waiting for its content, or (in a transaction) for commit.
@@ -131,6 +132,9 @@ class Channel : public DeliverySink {
   void Requeue(std::vector<Unacked> deliveries);
   // Releases the credit a delivery held on its consumer and channel.
   void Settle(const Unacked& delivery);
+  // After credit came back: lets the queues in `touched` push again, or, under a
+  // channel-wide prefetch, every queue this channel consumes from.
+  void DispatchAfterSettling(const std::vector<Queue*>& touched);
   void CancelConsumer(std::map<std::string, std::unique_ptr<Consumer>>::iterator it);
 
   // Resolves "" to the channel's last declared queue, as the spec allows.

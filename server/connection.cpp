@@ -300,6 +300,12 @@ Status Connection::OnStartOk(const amqp::ConnectionStartOk& m) {
                                std::string(m.mechanism) + ". For details see the broker logfile.");
   }
   user_ = user;
+  if (const auto* caps = m.client_properties.Find("capabilities")) {
+    if (const auto* table = std::get_if<amqp::FieldTable>(caps)) {
+      const amqp::FieldValue* notify = table->Find("consumer_cancel_notify");
+      consumer_cancel_notify_ = notify != nullptr && *notify == amqp::FieldValue(true);
+    }
+  }
   Send(0, amqp::ConnectionTune{channel_max_, frame_max_, broker_->config().heartbeat_seconds});
   return Status::Ok();
 }

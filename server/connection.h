@@ -40,6 +40,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const std::string& user() const { return user_; }
   Broker* broker() const { return broker_; }
   uint32_t frame_max() const { return frame_max_; }
+  // Whether the client announced the consumer_cancel_notify capability: only then does a
+  // consumer whose queue is deleted get basic.cancel, as in RabbitMQ.
+  bool consumer_cancel_notify() const { return consumer_cancel_notify_; }
 
   // Queues a method frame for the client.
   template <class M>
@@ -132,6 +135,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::chrono::steady_clock::time_point close_sent_;
 
   std::string user_;
+  bool consumer_cancel_notify_ = false;
   VirtualHost* vhost_ = nullptr;
   std::map<uint16_t, std::unique_ptr<Channel>> channels_;
   std::set<uint16_t> closing_channels_;  // we sent channel.close; awaiting close-ok
