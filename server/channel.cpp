@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "server/broker.h"
 #include "server/connection.h"
@@ -39,6 +40,10 @@ Status Locked(std::string_view queue, const VirtualHost& vhost) {
                "cannot obtain exclusive access to locked " + InVhost("queue", queue, vhost) +
                    ". It could be originally declared on another connection or the exclusive "
                    "property value does not match that of the original declaration.");
+}
+
+Status UnknownDeliveryTag(uint64_t tag) {
+  return Error(ReplyCode::kPreconditionFailed, "unknown delivery tag " + std::to_string(tag));
 }
 
 Status DefaultExchangeRefused() {
@@ -478,8 +483,10 @@ void Channel::OnQueueDeleted(Queue* queue) {
 
 Status Channel::On(const amqp::BasicPublish& m) {
   if (m.immediate) return Error(ReplyCode::kNotImplemented, "immediate=true");
-  incoming_.exchange = m.exchange;
-  incoming_.routing_key = m.routing_key;
+  // Copied: the frame buffer these views point into may move before the content arrives.
+  // The strings keep their capacity, so this allocates nothing in the steady state.
+  incoming_.exchange.assign(m.exchange);
+  incoming_.routing_key.assign(m.routing_key);
   incoming_.mandatory = m.mandatory;
   incoming_.message = MessageRef();
   return Status::Ok();
@@ -492,11 +499,12 @@ Status Channel::OnHeader(std::string_view payload) {
   bool complete = false;
   Status s = assembler_.OnHeader(payload, &header, &complete);
   if (!s.ok()) return s;
+  const uint64_t body_size = header.body_size();
   const uint64_t max_size = connection_->broker()->config().max_message_size;
-  if (header.body_size() > max_size) {
-    return Error(ReplyCode::kPreconditionFailed,
-                 "message size " + std::to_string(header.body_size()) +
-                     " is larger than configured max size " + std::to_string(max_size));
+  if (body_size > max_size) {
+    return Error(ReplyCode::kPreconditionFailed, "message size " + std::to_string(body_size) +
+                                                     " is larger than configured max size " +
+                                                     std::to_string(max_size));
   }
   if (const auto user_id = header.ShortString(amqp::Property::kUserId)) {
     if (*user_id != connection_->user()) {
@@ -505,13 +513,22 @@ Status Channel::OnHeader(std::string_view payload) {
                                                        Quote(connection_->user()));
     }
   }
-  auto* message = new Message;
-  message->exchange = incoming_.exchange;
-  message->routing_key = incoming_.routing_key;
-  message->properties = std::string(header.raw_properties());
-  message->body.reserve(header.body_size());
-  message->persistent = header.Octet(amqp::Property::kDeliveryMode) == 2;
-  incoming_.message = MessageRef(message);
+  const bool persistent = header.Octet(amqp::Property::kDeliveryMode) == 2;
+  incoming_.body_size = body_size;
+  incoming_.received = 0;
+  if (body_size <= connection_->frame_max()) {
+    // The usual case: the message block is allocated now and the body frames are copied
+    // straight into it.
+    incoming_.message = MessageRef(Message::Create(incoming_.exchange, incoming_.routing_key,
+                                                   header.raw_properties(),
+                                                   static_cast<size_t>(body_size), persistent));
+  } else {
+    // A large message is gathered in incoming_.staged as its frames arrive, so that a header
+    // alone cannot make the broker allocate the whole declared size.
+    incoming_.properties.assign(header.raw_properties());
+    incoming_.persistent = persistent;
+    incoming_.staged.clear();
+  }
   return complete ? CompletePublish() : Status::Ok();
 }
 
@@ -521,43 +538,59 @@ Status Channel::OnBody(std::string_view payload) {
   bool complete = false;
   Status s = assembler_.OnBody(payload, &complete);
   if (!s.ok()) return s;
-  incoming_.message->body.append(payload);
+  if (incoming_.message) {
+    std::memcpy(incoming_.message->mutable_body() + incoming_.received, payload.data(),
+                payload.size());
+  } else {
+    incoming_.staged.append(payload);
+  }
+  incoming_.received += payload.size();
   return complete ? CompletePublish() : Status::Ok();
 }
 
 Status Channel::CompletePublish() {
-  Publish publish = std::move(incoming_);
-  incoming_ = Publish();
+  if (!incoming_.message) {
+    incoming_.message =
+        MessageRef(Message::Create(incoming_.exchange, incoming_.routing_key, incoming_.properties,
+                                   incoming_.staged, incoming_.persistent));
+    // Do not keep a large message's worth of capacity per channel.
+    std::string().swap(incoming_.staged);
+  }
+  Publish publish{incoming_.mandatory, std::move(incoming_.message)};
   Exchange* exchange;
-  Status s = FindExchange(publish.exchange, &exchange);
+  Status s = FindExchange(publish.message->exchange(), &exchange);
   if (!s.ok()) return s;
   if (exchange->options().internal) {
-    return Error(ReplyCode::kAccessRefused,
-                 "cannot publish to internal " + InVhost("exchange", publish.exchange, *vhost_));
+    return Error(
+        ReplyCode::kAccessRefused,
+        "cannot publish to internal " + InVhost("exchange", publish.message->exchange(), *vhost_));
   }
   if (tx_mode_) {
     tx_publishes_.push_back(std::move(publish));
     return Status::Ok();
   }
-  return Route(publish);
+  return Route(publish, exchange);
 }
 
-Status Channel::Route(const Publish& publish) {
-  RouteResult result;
-  if (publish.exchange.empty()) {
-    if (Queue* queue = vhost_->FindQueue(publish.routing_key)) result.queues.push_back(queue);
+Status Channel::Route(const Publish& publish, const Exchange* exchange) {
+  const Message& message = *publish.message;
+  RouteResult& result = route_result_;
+  result.queues.clear();
+  result.visited.clear();
+  if (message.exchange().empty()) {
+    if (Queue* queue = vhost_->FindQueue(message.routing_key())) result.queues.push_back(queue);
   } else {
-    Exchange* exchange = vhost_->FindExchange(publish.exchange);
+    if (exchange == nullptr) exchange = vhost_->FindExchange(message.exchange());
     if (exchange != nullptr) {
-      exchange->Route(publish.routing_key, LazyHeaders(publish.message->properties), &result);
+      exchange->Route(message.routing_key(), LazyHeaders(message.properties()), &result);
     }
   }
   if (result.queues.empty() && publish.mandatory) {
     connection_->SendWithContent(
         id_,
-        amqp::BasicReturn{static_cast<uint16_t>(ReplyCode::kNoRoute), "NO_ROUTE", publish.exchange,
-                          publish.routing_key},
-        *publish.message);
+        amqp::BasicReturn{static_cast<uint16_t>(ReplyCode::kNoRoute), "NO_ROUTE",
+                          message.exchange(), message.routing_key()},
+        message);
   }
   for (Queue* queue : result.queues) queue->Enqueue(publish.message);
   if (confirm_mode_) confirm_up_to_ = next_publish_seq_++;
@@ -596,7 +629,8 @@ Status Channel::On(const amqp::TxCommit&) {
   tx_publishes_.clear();
   tx_acks_.clear();
   for (const Publish& p : publishes) {
-    Status s = Route(p);
+    // The exchange may have gone since the publish; Route looks it up again.
+    Status s = Route(p, nullptr);
     if (!s.ok()) return s;
   }
   for (const PendingAck& a : acks) {
@@ -693,7 +727,8 @@ void Channel::Deliver(Consumer* consumer, QueuedMessage message) {
   const uint64_t tag = next_delivery_tag_++;
   const Message& m = *message.message;
   connection_->SendWithContent(
-      id_, amqp::BasicDeliver{consumer->tag, tag, message.redelivered, m.exchange, m.routing_key},
+      id_,
+      amqp::BasicDeliver{consumer->tag, tag, message.redelivered, m.exchange(), m.routing_key()},
       m);
   if (consumer->no_ack) return;
   ++consumer->unacked;
@@ -720,7 +755,7 @@ Status Channel::On(const amqp::BasicGet& m) {
   const Message& msg = *message->message;
   connection_->SendWithContent(
       id_,
-      amqp::BasicGetOk{tag, message->redelivered, msg.exchange, msg.routing_key,
+      amqp::BasicGetOk{tag, message->redelivered, msg.exchange(), msg.routing_key(),
                        static_cast<uint32_t>(queue->message_count())},
       msg);
   if (!m.no_ack) unacked_.push_back(Unacked{tag, queue, nullptr, false, std::move(*message)});
@@ -730,10 +765,16 @@ Status Channel::On(const amqp::BasicGet& m) {
 // ---------------------------------------------------------------------------------------
 // Acknowledgements
 
+std::deque<Channel::Unacked>::iterator Channel::FindUnacked(uint64_t tag) {
+  auto it = std::lower_bound(unacked_.begin(), unacked_.end(), tag,
+                             [](const Unacked& u, uint64_t t) { return u.tag < t; });
+  return it != unacked_.end() && it->tag == tag ? it : unacked_.end();
+}
+
 Status Channel::TakeUnacked(uint64_t tag, bool multiple, std::vector<Unacked>* taken) {
   if (multiple) {
     if (tag != 0 && (unacked_.empty() || unacked_.front().tag > tag)) {
-      return Error(ReplyCode::kPreconditionFailed, "unknown delivery tag " + std::to_string(tag));
+      return UnknownDeliveryTag(tag);
     }
     while (!unacked_.empty() && (tag == 0 || unacked_.front().tag <= tag)) {
       taken->push_back(std::move(unacked_.front()));
@@ -741,11 +782,8 @@ Status Channel::TakeUnacked(uint64_t tag, bool multiple, std::vector<Unacked>* t
     }
     return Status::Ok();
   }
-  auto it = std::lower_bound(unacked_.begin(), unacked_.end(), tag,
-                             [](const Unacked& u, uint64_t t) { return u.tag < t; });
-  if (it == unacked_.end() || it->tag != tag) {
-    return Error(ReplyCode::kPreconditionFailed, "unknown delivery tag " + std::to_string(tag));
-  }
+  auto it = FindUnacked(tag);
+  if (it == unacked_.end()) return UnknownDeliveryTag(tag);
   taken->push_back(std::move(*it));
   unacked_.erase(it);
   return Status::Ok();
@@ -779,20 +817,36 @@ void Channel::Requeue(std::vector<Unacked> deliveries) {
 }
 
 Status Channel::Acknowledge(const PendingAck& ack) {
-  std::vector<Unacked> taken;
-  Status s = TakeUnacked(ack.tag, ack.multiple, &taken);
-  if (!s.ok()) return s;
   if (ack.kind != AckKind::kAck && ack.requeue) {
+    std::vector<Unacked> taken;
+    Status s = TakeUnacked(ack.tag, ack.multiple, &taken);
+    if (!s.ok()) return s;
     Requeue(std::move(taken));
     return Status::Ok();
   }
-  std::vector<Queue*> touched;
-  for (const Unacked& u : taken) {
+  // Settled in place, so that an ack allocates nothing.
+  std::vector<Queue*>& touched = touched_queues_;
+  touched.clear();
+  auto settle = [&](const Unacked& u) {
     Settle(u);
     if (u.consumer != nullptr && u.queue != nullptr &&
         std::find(touched.begin(), touched.end(), u.queue) == touched.end()) {
       touched.push_back(u.queue);
     }
+  };
+  if (ack.multiple) {
+    if (ack.tag != 0 && (unacked_.empty() || unacked_.front().tag > ack.tag)) {
+      return UnknownDeliveryTag(ack.tag);
+    }
+    while (!unacked_.empty() && (ack.tag == 0 || unacked_.front().tag <= ack.tag)) {
+      settle(unacked_.front());
+      unacked_.pop_front();
+    }
+  } else {
+    auto it = FindUnacked(ack.tag);
+    if (it == unacked_.end()) return UnknownDeliveryTag(ack.tag);
+    settle(*it);
+    unacked_.erase(it);
   }
   DispatchAfterSettling(touched);
   return Status::Ok();

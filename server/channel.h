@@ -71,12 +71,25 @@ class Channel : public DeliverySink {
     bool to_consumer;    // counts against the channel's prefetch (not basic.get)
     QueuedMessage message;
   };
-  // A publish waiting for its content, or (in a transaction) for commit.
+  // A complete message waiting to be routed (in a transaction: for commit).
   struct Publish {
+    bool mandatory = false;
+    MessageRef message;
+  };
+  // The publish whose content is arriving. The strings keep their capacity from one
+  // message to the next.
+  struct Incoming {
     std::string exchange;
     std::string routing_key;
     bool mandatory = false;
+    uint64_t body_size = 0;
+    uint64_t received = 0;  // body bytes so far
+    // The message block, allocated at the header when the body fits in a frame ...
     MessageRef message;
+    // ... or, for larger bodies, what arrived so far, gathered until complete.
+    std::string properties;
+    bool persistent = false;
+    std::string staged;
   };
   enum class AckKind { kAck, kReject, kNack };
   struct PendingAck {
@@ -121,13 +134,15 @@ class Channel : public DeliverySink {
   template <class M>
   amqp::Status On(const M& m);
 
-  // Routes a complete message and enqueues it; sends basic.return if it was mandatory and
-  // unroutable.
-  amqp::Status Route(const Publish& publish);
+  // Routes a complete message through `exchange` (looked up by the message's exchange name
+  // if null) and enqueues it; sends basic.return if it was mandatory and unroutable.
+  amqp::Status Route(const Publish& publish, const Exchange* exchange);
   amqp::Status Acknowledge(const PendingAck& ack);
   // Removes from unacked_ the deliveries `tag`/`multiple` name (tag 0 with multiple means
   // all); fails with 406 if `tag` is unknown.
   amqp::Status TakeUnacked(uint64_t tag, bool multiple, std::vector<Unacked>* taken);
+  // The delivery with `tag`, or unacked_.end().
+  std::deque<Unacked>::iterator FindUnacked(uint64_t tag);
   // Puts deliveries back in their queues, in order, and lets the queues dispatch again.
   void Requeue(std::vector<Unacked> deliveries);
   // Releases the credit a delivery held on its consumer and channel.
@@ -154,7 +169,10 @@ class Channel : public DeliverySink {
   uint16_t method_id_ = 0;
 
   amqp::ContentAssembler assembler_;
-  Publish incoming_;  // the publish whose content is arriving
+  Incoming incoming_;
+  RouteResult route_result_;
+  std::vector<Queue*> touched_queues_;  // reused by Acknowledge  // reused by Route, so routing
+                                        // allocates nothing per message
 
   std::string last_queue_;
   std::map<std::string, std::unique_ptr<Consumer>> consumers_;

@@ -434,8 +434,8 @@ void Connection::Close(const Status& error, uint16_t class_id, uint16_t method_i
 }
 
 void Connection::AppendContent(uint16_t channel, const Message& message) {
-  amqp::AppendContentHeaderFrame(&out_, channel, message.body.size(), message.properties);
-  amqp::AppendBodyFrames(&out_, channel, message.body, frame_max_);
+  amqp::AppendContentHeaderFrame(&out_, channel, message.body().size(), message.properties());
+  amqp::AppendBodyFrames(&out_, channel, message.body(), frame_max_);
   if (!writable()) output_was_full_ = true;
   ScheduleFlush();
 }

@@ -25,6 +25,17 @@ enum class ExchangeType { kDirect, kFanout, kTopic, kHeaders };
 std::optional<ExchangeType> ParseExchangeType(std::string_view name);
 std::string_view ExchangeTypeName(ExchangeType type);
 
+// Hashes std::string keys so that maps can be searched with a std::string_view (a view
+// into a frame) without building a std::string.
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+};
+
+// A map from names to T, searchable by std::string_view.
+template <class T>
+using NameMap = std::unordered_map<std::string, T, StringHash, std::equal_to<>>;
+
 // What a binding routes to: a queue, or another exchange (exchange.bind).
 using Destination = std::variant<Queue*, Exchange*>;
 
@@ -90,16 +101,11 @@ class Exchange {
   void RouteTo(const Destination& destination, std::string_view routing_key,
                const LazyHeaders& headers, RouteResult* result) const;
 
-  struct StringHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
-  };
-
   std::string name_;
   ExchangeType type_;
   ExchangeOptions options_;
   std::vector<Binding> bindings_;
-  std::unordered_map<std::string, std::vector<Destination>, StringHash, std::equal_to<>> direct_;
+  NameMap<std::vector<Destination>> direct_;
   TopicMatcher<Destination> topic_;
 };
 

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <functional>
-#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -54,8 +53,8 @@ class VirtualHost {
  private:
   Broker* broker_;
   std::string name_;
-  std::map<std::string, std::unique_ptr<Exchange>, std::less<>> exchanges_;
-  std::map<std::string, std::unique_ptr<Queue>, std::less<>> queues_;
+  NameMap<std::unique_ptr<Exchange>> exchanges_;
+  NameMap<std::unique_ptr<Queue>> queues_;
 };
 
 }  // namespace warren::server

@@ -18,7 +18,7 @@ class FakeSink : public DeliverySink {
   }
   void Deliver(Consumer* consumer, QueuedMessage message) override {
     ++consumer->unacked;
-    delivered.push_back({consumer->tag, message.message->body, message.redelivered});
+    delivered.push_back({consumer->tag, std::string(message.message->body()), message.redelivered});
     held.push_back(std::move(message));
   }
 
@@ -34,9 +34,7 @@ class FakeSink : public DeliverySink {
 };
 
 MessageRef MakeMessage(std::string body) {
-  auto* m = new Message;
-  m->body = std::move(body);
-  return MessageRef(m);
+  return MessageRef(Message::Create("", "q", "", body, false));
 }
 
 std::vector<std::string> Bodies(const std::vector<FakeSink::Delivery>& deliveries) {
@@ -163,11 +161,11 @@ TEST(Queue, SharedMessageIsFreedWhenTheLastQueueDropsIt) {
   Queue b(nullptr, "b", {});
   a.Enqueue(message);
   b.Enqueue(message);
-  EXPECT_EQ(message->refs, 3u);
+  EXPECT_EQ(message->refs(), 3u);
   a.Purge();
-  EXPECT_EQ(message->refs, 2u);
+  EXPECT_EQ(message->refs(), 2u);
   b.Purge();
-  EXPECT_EQ(message->refs, 1u);
+  EXPECT_EQ(message->refs(), 1u);
 }
 
 }  // namespace
