@@ -31,12 +31,18 @@ char* FrameReader::PrepareRead(size_t min_bytes) {
   if (begin_ > 0) {
     // Move the unread tail to the front so the buffer never grows past one frame plus
     // one read.
-    std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
+    std::memmove(buffer_.get(), buffer_.get() + begin_, end_ - begin_);
     end_ -= begin_;
     begin_ = 0;
   }
-  if (buffer_.size() - end_ < min_bytes) buffer_.resize(end_ + min_bytes);
-  return buffer_.data() + end_;
+  if (capacity_ - end_ < min_bytes) {
+    // Not zero-filled: a busy connection may release and re-grow the buffer on every read.
+    std::unique_ptr<char[]> bigger(new char[end_ + min_bytes]);
+    if (end_ != 0) std::memcpy(bigger.get(), buffer_.get(), end_);
+    buffer_ = std::move(bigger);
+    capacity_ = end_ + min_bytes;
+  }
+  return buffer_.get() + end_;
 }
 
 void FrameReader::Append(std::string_view bytes) {
@@ -47,8 +53,8 @@ void FrameReader::Append(std::string_view bytes) {
 
 void FrameReader::ReleaseIfEmpty() {
   if (begin_ != end_) return;
-  std::vector<char>().swap(buffer_);
-  begin_ = end_ = 0;
+  buffer_.reset();
+  capacity_ = begin_ = end_ = 0;
 }
 
 FrameReader::Result FrameReader::Fail(ReplyCode code, std::string text) {
@@ -60,7 +66,7 @@ FrameReader::Result FrameReader::Fail(ReplyCode code, std::string text) {
 FrameReader::Result FrameReader::ReadProtocolHeader() {
   const size_t n = std::min(buffered(), kProtocolHeader.size());
   // Reject as soon as a received byte differs, so "GET / HTTP/1.1" is answered at once.
-  if (std::string_view(buffer_.data() + begin_, n) != kProtocolHeader.substr(0, n)) {
+  if (std::string_view(buffer_.get() + begin_, n) != kProtocolHeader.substr(0, n)) {
     failed_ = Result::kBadProtocolHeader;
     return failed_;
   }
@@ -75,7 +81,7 @@ FrameReader::Result FrameReader::Next(Frame* frame) {
   if (!header_done_) return ReadProtocolHeader();
   if (buffered() < kFrameHeaderSize) return Result::kNeedMore;
 
-  const char* p = buffer_.data() + begin_;
+  const char* p = buffer_.get() + begin_;
   const uint8_t type = static_cast<uint8_t>(p[0]);
   const uint16_t channel =
       static_cast<uint16_t>((static_cast<uint8_t>(p[1]) << 8) | static_cast<uint8_t>(p[2]));

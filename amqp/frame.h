@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -58,7 +59,7 @@ class FrameReader {
   // earlier become invalid (unread bytes may move to the front of the buffer).
   char* PrepareRead(size_t min_bytes);
   // Capacity available after PrepareRead (at least the `min_bytes` asked for).
-  size_t writable() const { return buffer_.size() - end_; }
+  size_t writable() const { return capacity_ - end_; }
   // Marks `n` bytes written after PrepareRead as received.
   void CommitRead(size_t n) { end_ += n; }
   // PrepareRead + copy + CommitRead, for bytes that are not read from a socket.
@@ -82,7 +83,8 @@ class FrameReader {
   bool header_done_;
   Result failed_ = Result::kNeedMore;  // kError or kBadProtocolHeader once failed
   Status error_;
-  std::vector<char> buffer_;
+  std::unique_ptr<char[]> buffer_;
+  size_t capacity_ = 0;
   size_t begin_ = 0;  // first unread byte
   size_t end_ = 0;    // one past the last received byte
 };

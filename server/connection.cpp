@@ -117,6 +117,7 @@ Connection::Connection(Broker* broker, boost::asio::ip::tcp::socket socket, uint
              .is_loopback());
   }
   socket_.set_option(boost::asio::ip::tcp::no_delay(true), ec);
+  socket_.non_blocking(true, ec);  // reads are attempted only once the socket is readable
 }
 
 Connection::~Connection() = default;
@@ -130,10 +131,22 @@ void Connection::Start() {
 }
 
 void Connection::DoRead() {
+  // Wait for bytes without holding a read buffer, so that an idle connection costs little
+  // more than its socket; the buffer is taken again when bytes arrive.
+  reader_.ReleaseIfEmpty();
+  socket_.async_wait(
+      boost::asio::ip::tcp::socket::wait_read,
+      [self = shared_from_this()](const boost::system::error_code& ec) { self->OnReadable(ec); });
+}
+
+void Connection::OnReadable(const boost::system::error_code& ec) {
+  if (torn_down_) return;
+  if (ec) return OnRead(ec, 0);
   char* space = reader_.PrepareRead(kReadChunk);
-  socket_.async_read_some(boost::asio::buffer(space, reader_.writable()),
-                          [self = shared_from_this()](const boost::system::error_code& ec,
-                                                      size_t n) { self->OnRead(ec, n); });
+  boost::system::error_code read_ec;
+  const size_t n = socket_.read_some(boost::asio::buffer(space, reader_.writable()), read_ec);
+  if (read_ec == boost::asio::error::would_block) return DoRead();
+  OnRead(read_ec, n);
 }
 
 void Connection::OnRead(const boost::system::error_code& ec, size_t n) {

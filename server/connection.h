@@ -83,6 +83,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   };
 
   void DoRead();
+  void OnReadable(const boost::system::error_code& ec);
   void OnRead(const boost::system::error_code& ec, size_t n);
   // Handles one frame; false when the connection must stop reading.
   bool HandleFrame(const amqp::Frame& frame);
