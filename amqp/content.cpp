@@ -4,6 +4,8 @@
 #include "amqp/content.h"
 
 #include <algorithm>
+#include <bit>
+#include <cstring>
 
 #include "amqp/encoder.h"
 #include "amqp/frame.h"
@@ -146,6 +148,83 @@ void AppendBodyFrames(std::string* out, uint16_t channel, std::string_view body,
     const size_t start = BeginFrame(enc, kFrameBody, channel);
     enc.Bytes(body.substr(0, n));
     EndFrame(enc, start);
+    body.remove_prefix(n);
+  }
+}
+
+namespace {
+
+// Writes big-endian fields into space reserved in advance (on a little-endian host, as
+// every machine Warren targets is).
+static_assert(std::endian::native == std::endian::little);
+class RawWriter {
+ public:
+  explicit RawWriter(char* p) : p_(p) {}
+  void Octet(uint8_t v) { *p_++ = static_cast<char>(v); }
+  void Short(uint16_t v) { Store(__builtin_bswap16(v)); }
+  void Long(uint32_t v) { Store(__builtin_bswap32(v)); }
+  void LongLong(uint64_t v) { Store(__builtin_bswap64(v)); }
+  void Bytes(std::string_view s) {
+    if (!s.empty()) std::memcpy(p_, s.data(), s.size());
+    p_ += s.size();
+  }
+  void ShortString(std::string_view s) {
+    Octet(static_cast<uint8_t>(s.size()));
+    Bytes(s);
+  }
+  void FrameStart(uint8_t type, uint16_t channel, uint32_t payload_size) {
+    Octet(type);
+    Short(channel);
+    Long(payload_size);
+  }
+
+ private:
+  template <class T>
+  void Store(T big_endian) {
+    std::memcpy(p_, &big_endian, sizeof(T));
+    p_ += sizeof(T);
+  }
+  char* p_;
+};
+
+}  // namespace
+
+void AppendDelivery(std::string* out, uint16_t channel, const BasicDeliver& deliver,
+                    std::string_view raw_properties, std::string_view body, uint32_t frame_max) {
+  const size_t method_payload = 4 + 1 + deliver.consumer_tag.size() + 8 + 1 + 1 +
+                                deliver.exchange.size() + 1 + deliver.routing_key.size();
+  const size_t header_payload = 2 + 2 + 8 + raw_properties.size();
+  const size_t max_body_payload = frame_max == 0 ? body.size() : frame_max - kFrameOverhead;
+  const size_t body_frames =
+      body.empty() ? 0 : (body.size() + max_body_payload - 1) / max_body_payload;
+  const size_t total = method_payload + header_payload + 2 * kFrameOverhead +
+                       body_frames * kFrameOverhead + body.size();
+  const size_t start = out->size();
+  out->resize(start + total);
+  RawWriter w(out->data() + start);
+
+  w.FrameStart(kFrameMethod, channel, static_cast<uint32_t>(method_payload));
+  w.Short(BasicDeliver::kClassId);
+  w.Short(BasicDeliver::kMethodId);
+  w.ShortString(deliver.consumer_tag);
+  w.LongLong(deliver.delivery_tag);
+  w.Octet(deliver.redelivered ? 1 : 0);
+  w.ShortString(deliver.exchange);
+  w.ShortString(deliver.routing_key);
+  w.Octet(kFrameEnd);
+
+  w.FrameStart(kFrameHeader, channel, static_cast<uint32_t>(header_payload));
+  w.Short(kContentClassId);
+  w.Short(0);
+  w.LongLong(body.size());
+  w.Bytes(raw_properties);
+  w.Octet(kFrameEnd);
+
+  while (!body.empty()) {
+    const size_t n = std::min(body.size(), max_body_payload);
+    w.FrameStart(kFrameBody, channel, static_cast<uint32_t>(n));
+    w.Bytes(body.substr(0, n));
+    w.Octet(kFrameEnd);
     body.remove_prefix(n);
   }
 }

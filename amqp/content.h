@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "amqp/decoder.h"
+#include "amqp/generated/methods.h"
 #include "amqp/generated/properties.h"
 #include "amqp/status.h"
 #include "amqp/table.h"
@@ -86,6 +87,14 @@ bool AppendContentHeaderFrame(std::string* out, uint16_t channel, uint64_t body_
 // An empty body takes no frames. Requires frame_max == 0 or frame_max > kFrameOverhead.
 void AppendBodyFrames(std::string* out, uint16_t channel, std::string_view body,
                       uint32_t frame_max);
+
+// Appends basic.deliver, its content header (with `raw_properties`) and its body frames
+// (split at `frame_max` as AppendBodyFrames does) in one step, sized once and written
+// without per-field appends: the bytes are those of AppendMethodFrame followed by
+// AppendContentHeaderFrame and AppendBodyFrames. The deliver's short strings must be at
+// most 255 bytes.
+void AppendDelivery(std::string* out, uint16_t channel, const BasicDeliver& deliver,
+                    std::string_view raw_properties, std::string_view body, uint32_t frame_max);
 
 // Checks one channel's frame sequence: a method that carries content must be followed by
 // exactly one content header and then body frames until body-size bytes have arrived,

@@ -170,12 +170,31 @@ Status Channel::HandleMethod(std::string_view payload) {
   amqp::Decoder ids(payload);
   class_id_ = ids.Short();
   method_id_ = ids.Short();
+  // The methods every message brings are decoded straight into their struct.
+  switch (amqp::MakeMethodId(class_id_, method_id_)) {
+    case amqp::MethodId::kBasicPublish:
+      return HandleHotMethod<amqp::BasicPublish>(payload);
+    case amqp::MethodId::kBasicAck:
+      return HandleHotMethod<amqp::BasicAck>(payload);
+    default:
+      break;
+  }
   amqp::Method method;
   Status status = amqp::DecodeMethod(payload, &method);
   if (!status.ok()) return status;
   status = assembler_.OnMethod(amqp::InfoOf(method).has_content);
   if (!status.ok()) return status;
   return std::visit([this](const auto& m) { return On(m); }, method);
+}
+
+template <class M>
+Status Channel::HandleHotMethod(std::string_view payload) {
+  M method;
+  Status status = amqp::DecodeMethodArguments(payload.substr(4), &method);
+  if (!status.ok()) return status;
+  status = assembler_.OnMethod(M::kHasContent);
+  if (!status.ok()) return status;
+  return On(method);
 }
 
 template <class M>
@@ -304,7 +323,7 @@ Status Channel::On(const amqp::ExchangeBind& m) {
     s = ValidateHeadersBinding(m.arguments);
     if (!s.ok()) return s;
   }
-  source->Bind(Binding{destination, std::string(m.routing_key), m.arguments});
+  vhost_->Bind(source, Binding{destination, std::string(m.routing_key), m.arguments});
   if (!m.no_wait) Send(amqp::ExchangeBindOk{});
   return Status::Ok();
 }
@@ -314,7 +333,7 @@ Status Channel::On(const amqp::ExchangeUnbind& m) {
   Exchange* source = vhost_->FindExchange(m.source);
   Exchange* destination = vhost_->FindExchange(m.destination);
   if (source != nullptr && destination != nullptr) {
-    if (source->Unbind(Binding{destination, std::string(m.routing_key), m.arguments})) {
+    if (vhost_->Unbind(source, Binding{destination, std::string(m.routing_key), m.arguments})) {
       vhost_->MaybeAutoDeleteExchange(source);
     }
   }
@@ -413,7 +432,7 @@ Status Channel::On(const amqp::QueueBind& m) {
   // An empty routing key with an empty queue name means the last declared queue's name.
   std::string routing_key(m.routing_key);
   if (routing_key.empty() && m.queue.empty()) routing_key = queue->name();
-  exchange->Bind(Binding{queue, std::move(routing_key), m.arguments});
+  vhost_->Bind(exchange, Binding{queue, std::move(routing_key), m.arguments});
   if (!m.no_wait) Send(amqp::QueueBindOk{});
   return Status::Ok();
 }
@@ -426,7 +445,7 @@ Status Channel::On(const amqp::QueueUnbind& m) {
   Exchange* exchange;
   s = FindExchange(m.exchange, &exchange);
   if (!s.ok()) return s;
-  if (exchange->Unbind(Binding{queue, std::string(m.routing_key), m.arguments})) {
+  if (vhost_->Unbind(exchange, Binding{queue, std::string(m.routing_key), m.arguments})) {
     vhost_->MaybeAutoDeleteExchange(exchange);
   }
   Send(amqp::QueueUnbindOk{});
@@ -485,8 +504,13 @@ Status Channel::On(const amqp::BasicPublish& m) {
   if (m.immediate) return Error(ReplyCode::kNotImplemented, "immediate=true");
   // Copied: the frame buffer these views point into may move before the content arrives.
   // The strings keep their capacity, so this allocates nothing in the steady state.
-  incoming_.exchange.assign(m.exchange);
-  incoming_.routing_key.assign(m.routing_key);
+  // (Both are short strings: the decoder guarantees at most 255 bytes each.)
+  if (!m.exchange.empty()) std::memcpy(incoming_.names, m.exchange.data(), m.exchange.size());
+  if (!m.routing_key.empty()) {
+    std::memcpy(incoming_.names + m.exchange.size(), m.routing_key.data(), m.routing_key.size());
+  }
+  incoming_.exchange_size = static_cast<uint8_t>(m.exchange.size());
+  incoming_.routing_key_size = static_cast<uint8_t>(m.routing_key.size());
   incoming_.mandatory = m.mandatory;
   incoming_.message = MessageRef();
   return Status::Ok();
@@ -519,7 +543,7 @@ Status Channel::OnHeader(std::string_view payload) {
   if (body_size <= connection_->frame_max()) {
     // The usual case: the message block is allocated now and the body frames are copied
     // straight into it.
-    incoming_.message = MessageRef(Message::Create(incoming_.exchange, incoming_.routing_key,
+    incoming_.message = MessageRef(Message::Create(incoming_.exchange(), incoming_.routing_key(),
                                                    header.raw_properties(),
                                                    static_cast<size_t>(body_size), persistent));
   } else {
@@ -551,50 +575,93 @@ Status Channel::OnBody(std::string_view payload) {
 Status Channel::CompletePublish() {
   if (!incoming_.message) {
     incoming_.message =
-        MessageRef(Message::Create(incoming_.exchange, incoming_.routing_key, incoming_.properties,
-                                   incoming_.staged, incoming_.persistent));
+        MessageRef(Message::Create(incoming_.exchange(), incoming_.routing_key(),
+                                   incoming_.properties, incoming_.staged, incoming_.persistent));
     // Do not keep a large message's worth of capacity per channel.
     std::string().swap(incoming_.staged);
   }
   Publish publish{incoming_.mandatory, std::move(incoming_.message)};
-  Exchange* exchange;
-  Status s = FindExchange(publish.message->exchange(), &exchange);
-  if (!s.ok()) return s;
-  if (exchange->options().internal) {
-    return Error(
-        ReplyCode::kAccessRefused,
-        "cannot publish to internal " + InVhost("exchange", publish.message->exchange(), *vhost_));
-  }
+  const Message& message = *publish.message;
   if (tx_mode_) {
+    Status s = CheckPublishExchange(message);
+    if (!s.ok()) return s;
     tx_publishes_.push_back(std::move(publish));
     return Status::Ok();
   }
-  return Route(publish, exchange);
+  // A cached route means the exchange existed and was not internal at this version.
+  const std::vector<Queue*>* queues = CachedRoute(message);
+  if (queues == nullptr) {
+    Status s = CheckPublishExchange(message);
+    if (!s.ok()) return s;
+    queues = &ComputeRoute(message);
+  }
+  Route(publish, *queues);
+  return Status::Ok();
 }
 
-Status Channel::Route(const Publish& publish, const Exchange* exchange) {
-  const Message& message = *publish.message;
+Status Channel::CheckPublishExchange(const Message& message) const {
+  Exchange* exchange;
+  Status s = FindExchange(message.exchange(), &exchange);
+  if (!s.ok()) return s;
+  if (exchange->options().internal) {
+    return Error(ReplyCode::kAccessRefused,
+                 "cannot publish to internal " + InVhost("exchange", message.exchange(), *vhost_));
+  }
+  return Status::Ok();
+}
+
+const std::vector<Queue*>* Channel::CachedRoute(const Message& message) const {
+  const RouteCache& c = route_cache_;
+  if (c.topology_version != vhost_->topology_version()) return nullptr;
+  const std::string_view exchange = message.exchange();
+  const std::string_view routing_key = message.routing_key();
+  if (c.exchange.size() != exchange.size() || c.routing_key.size() != routing_key.size() ||
+      std::memcmp(c.exchange.data(), exchange.data(), exchange.size()) != 0 ||
+      std::memcmp(c.routing_key.data(), routing_key.data(), routing_key.size()) != 0) {
+    return nullptr;
+  }
+  return &c.queues;
+}
+
+const std::vector<Queue*>& Channel::ComputeRoute(const Message& message) {
   RouteResult& result = route_result_;
   result.queues.clear();
   result.visited.clear();
+  result.used_headers = false;
   if (message.exchange().empty()) {
     if (Queue* queue = vhost_->FindQueue(message.routing_key())) result.queues.push_back(queue);
-  } else {
-    if (exchange == nullptr) exchange = vhost_->FindExchange(message.exchange());
-    if (exchange != nullptr) {
-      exchange->Route(message.routing_key(), LazyHeaders(message.properties()), &result);
-    }
+  } else if (const Exchange* exchange = vhost_->FindExchange(message.exchange())) {
+    exchange->Route(message.routing_key(), LazyHeaders(message.properties()), &result);
   }
-  if (result.queues.empty() && publish.mandatory) {
+  if (result.used_headers) {
+    route_cache_.topology_version = 0;  // the next message may have other headers
+    return result.queues;
+  }
+  route_cache_.topology_version = vhost_->topology_version();
+  route_cache_.exchange.assign(message.exchange());
+  route_cache_.routing_key.assign(message.routing_key());
+  route_cache_.queues.assign(result.queues.begin(), result.queues.end());
+  return route_cache_.queues;
+}
+
+void Channel::Route(const Publish& publish, const std::vector<Queue*>& queues) {
+  const Message& message = *publish.message;
+  if (queues.empty() && publish.mandatory) {
     connection_->SendWithContent(
         id_,
         amqp::BasicReturn{static_cast<uint16_t>(ReplyCode::kNoRoute), "NO_ROUTE",
                           message.exchange(), message.routing_key()},
         message);
   }
-  for (Queue* queue : result.queues) queue->Enqueue(publish.message);
+  // Enqueueing delivers to consumers but never routes or changes bindings, so `queues`
+  // stays valid throughout.
+  for (Queue* queue : queues) {
+    queue->Enqueue(publish.message);
+    if (queue->over_flow_limit() && connection_->PausePublishing()) {
+      queue->AddPausedPublisher(connection_->weak_from_this());
+    }
+  }
   if (confirm_mode_) confirm_up_to_ = next_publish_seq_++;
-  return Status::Ok();
 }
 
 void Channel::FlushConfirms() {
@@ -629,9 +696,8 @@ Status Channel::On(const amqp::TxCommit&) {
   tx_publishes_.clear();
   tx_acks_.clear();
   for (const Publish& p : publishes) {
-    // The exchange may have gone since the publish; Route looks it up again.
-    Status s = Route(p, nullptr);
-    if (!s.ok()) return s;
+    const std::vector<Queue*>* queues = CachedRoute(*p.message);
+    Route(p, queues != nullptr ? *queues : ComputeRoute(*p.message));
   }
   for (const PendingAck& a : acks) {
     Status s = Acknowledge(a);
@@ -726,7 +792,7 @@ bool Channel::CanDeliver(const Consumer& consumer) const {
 void Channel::Deliver(Consumer* consumer, QueuedMessage message) {
   const uint64_t tag = next_delivery_tag_++;
   const Message& m = *message.message;
-  connection_->SendWithContent(
+  connection_->SendDelivery(
       id_,
       amqp::BasicDeliver{consumer->tag, tag, message.redelivered, m.exchange(), m.routing_key()},
       m);

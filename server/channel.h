@@ -37,6 +37,7 @@ class Channel : public DeliverySink {
   uint16_t id() const { return id_; }
   // True once the channel has ended (client's channel.close handled, or torn down).
   bool closed() const { return closed_; }
+  bool has_consumers() const { return !consumers_.empty(); }
 
   // Handles a method, header or body frame of this channel. A failed status is an
   // exception: a channel error (close the channel) or, for hard errors, a connection
@@ -79,8 +80,12 @@ class Channel : public DeliverySink {
   // The publish whose content is arriving. The strings keep their capacity from one
   // message to the next.
   struct Incoming {
-    std::string exchange;
-    std::string routing_key;
+    // The publish's exchange and routing key (short strings), copied without allocating.
+    char names[2 * 255];
+    uint8_t exchange_size = 0;
+    uint8_t routing_key_size = 0;
+    std::string_view exchange() const { return {names, exchange_size}; }
+    std::string_view routing_key() const { return {names + exchange_size, routing_key_size}; }
     bool mandatory = false;
     uint64_t body_size = 0;
     uint64_t received = 0;  // body bytes so far
@@ -100,6 +105,9 @@ class Channel : public DeliverySink {
   };
 
   amqp::Status HandleMethod(std::string_view payload);
+  // HandleMethod for one method type, without going through amqp::Method.
+  template <class M>
+  amqp::Status HandleHotMethod(std::string_view payload);
   amqp::Status OnHeader(std::string_view payload);
   amqp::Status OnBody(std::string_view payload);
   amqp::Status CompletePublish();
@@ -134,9 +142,15 @@ class Channel : public DeliverySink {
   template <class M>
   amqp::Status On(const M& m);
 
-  // Routes a complete message through `exchange` (looked up by the message's exchange name
-  // if null) and enqueues it; sends basic.return if it was mandatory and unroutable.
-  amqp::Status Route(const Publish& publish, const Exchange* exchange);
+  // 404 if the message's exchange does not exist, 403 if it is internal.
+  amqp::Status CheckPublishExchange(const Message& message) const;
+  // The queues `message` goes to if route_cache_ holds them, else nullptr.
+  const std::vector<Queue*>* CachedRoute(const Message& message) const;
+  // Routes `message` through its exchange (and caches the result when it can).
+  const std::vector<Queue*>& ComputeRoute(const Message& message);
+  // Enqueues a complete message in `queues`; sends basic.return if it was mandatory and
+  // unroutable.
+  void Route(const Publish& publish, const std::vector<Queue*>& queues);
   amqp::Status Acknowledge(const PendingAck& ack);
   // Removes from unacked_ the deliveries `tag`/`multiple` name (tag 0 with multiple means
   // all); fails with 406 if `tag` is unknown.
@@ -170,6 +184,15 @@ class Channel : public DeliverySink {
 
   amqp::ContentAssembler assembler_;
   Incoming incoming_;
+  // The last route computed, reused while publishes go to the same exchange and routing
+  // key and the vhost's bindings do not change (not for routes that read headers).
+  struct RouteCache {
+    uint64_t topology_version = 0;  // 0: empty; vhost versions start at 1
+    std::string exchange;
+    std::string routing_key;
+    std::vector<Queue*> queues;
+  };
+  RouteCache route_cache_;
   RouteResult route_result_;
   std::vector<Queue*> touched_queues_;  // reused by Acknowledge  // reused by Route, so routing
                                         // allocates nothing per message

@@ -131,9 +131,9 @@ void Connection::Start() {
 }
 
 void Connection::DoRead() {
-  // Wait for bytes without holding a read buffer, so that an idle connection costs little
-  // more than its socket; the buffer is taken again when bytes arrive.
-  reader_.ReleaseIfEmpty();
+  // Reads wait for readability without a buffer attached, so that the timer can free an
+  // idle connection's buffer (and a busy one keeps it: allocating 64 KiB per read would
+  // cost more than the read).
   socket_.async_wait(
       boost::asio::ip::tcp::socket::wait_read,
       [self = shared_from_this()](const boost::system::error_code& ec) { self->OnReadable(ec); });
@@ -142,10 +142,14 @@ void Connection::DoRead() {
 void Connection::OnReadable(const boost::system::error_code& ec) {
   if (torn_down_) return;
   if (ec) return OnRead(ec, 0);
-  char* space = reader_.PrepareRead(kReadChunk);
+  // A connection that sends little reads into a small buffer; one that fills it moves up
+  // to large reads.
+  char* space = reader_.PrepareRead(last_read_filled_ ? kReadChunk : kSmallRead);
+  const size_t space_size = reader_.writable();
   boost::system::error_code read_ec;
-  const size_t n = socket_.read_some(boost::asio::buffer(space, reader_.writable()), read_ec);
+  const size_t n = socket_.read_some(boost::asio::buffer(space, space_size), read_ec);
   if (read_ec == boost::asio::error::would_block) return DoRead();
+  last_read_filled_ = n == space_size;
   OnRead(read_ec, n);
 }
 
@@ -161,10 +165,13 @@ void Connection::OnRead(const boost::system::error_code& ec, size_t n) {
   }
   reader_.CommitRead(n);
   last_read_ = Clock::now();
+  ProcessFrames();
+}
 
+void Connection::ProcessFrames() {
   bool keep_reading = true;
   amqp::Frame frame;
-  while (keep_reading) {
+  while (keep_reading && !paused_) {
     switch (reader_.Next(&frame)) {
       case amqp::FrameReader::Result::kFrame:
         keep_reading = HandleFrame(frame);
@@ -191,9 +198,38 @@ void Connection::OnRead(const boost::system::error_code& ec, size_t n) {
     }
     break;
   }
+  if (!keep_reading) reading_stopped_ = true;
+  if (release_read_buffer_) {
+    release_read_buffer_ = false;
+    reader_.ReleaseIfEmpty();
+  }
   for (auto& [id, channel] : channels_) channel->FlushConfirms();
   ScheduleFlush();
-  if (keep_reading && !torn_down_ && !close_after_write_) DoRead();
+  // A paused connection keeps its unread frames buffered until ResumePublishing.
+  if (!reading_stopped_ && !paused_ && !torn_down_ && !close_after_write_) DoRead();
+}
+
+bool Connection::PausePublishing() {
+  if (paused_ || reading_stopped_ || torn_down_) return paused_;
+  // A connection that consumes must keep reading its acks, or the queue it waits on
+  // might never drain.
+  for (auto& [id, channel] : channels_) {
+    if (channel->has_consumers()) return false;
+  }
+  paused_ = true;
+  return true;
+}
+
+void Connection::ResumePublishing() {
+  if (!paused_) return;
+  paused_ = false;
+  if (torn_down_) return;
+  boost::asio::post(socket_.get_executor(), [self = shared_from_this()] {
+    if (self->torn_down_ || self->paused_) return;
+    // The client's heartbeats were not read while paused; they do not count as missed.
+    self->last_read_ = Clock::now();
+    self->ProcessFrames();
+  });
 }
 
 bool Connection::HandleFrame(const amqp::Frame& frame) {
@@ -359,6 +395,8 @@ Status Connection::OnOpen(const amqp::ConnectionOpen& m) {
   }
   state_ = State::kOpen;
   Send(0, amqp::ConnectionOpenOk{});
+  // Many connections sit idle once open; the next read takes a buffer again.
+  release_read_buffer_ = true;
   spdlog::info("connection {} from {}: user '{}' opened vhost '{}'", id_, peer_, user_,
                vhost_->name());
   return Status::Ok();
@@ -489,6 +527,11 @@ void Connection::OnWrite(const boost::system::error_code& ec) {
     output_was_full_ = false;
     for (auto& [id, channel] : channels_) channel->ResumeDeliveries();
   }
+  if (out_.empty()) {
+    // Nothing more to send: give back what a burst made the buffers grow to.
+    if (writing_.capacity() > kKeptOutputCapacity) std::string().swap(writing_);
+    if (out_.capacity() > kKeptOutputCapacity) std::string().swap(out_);
+  }
   DoWrite();
 }
 
@@ -523,6 +566,9 @@ void Connection::OnTimer() {
       }
       break;
     case State::kOpen:
+      if (paused_) last_read_ = now;  // unread heartbeats are not missed ones
+      // Nothing read for a whole tick: the connection is idle, free its read buffer.
+      if (last_read_ < last_tick_) reader_.ReleaseIfEmpty();
       if (heartbeat_ != 0) {
         if (now - last_read_ > std::chrono::seconds(2 * heartbeat_)) {
           spdlog::warn("connection {} from {}: missed heartbeats from client, timeout: {}s", id_,
@@ -540,6 +586,7 @@ void Connection::OnTimer() {
     case State::kClosed:
       return;
   }
+  last_tick_ = now;
   StartTimer();
 }
 

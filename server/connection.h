@@ -16,6 +16,7 @@
 #include <set>
 #include <string>
 
+#include "amqp/content.h"
 #include "amqp/frame.h"
 #include "amqp/generated/methods.h"
 #include "amqp/status.h"
@@ -57,9 +58,24 @@ class Connection : public std::enable_shared_from_this<Connection> {
     AppendContent(channel, message);
   }
 
+  // Queues basic.deliver with `message`'s content (the fast path of SendWithContent).
+  void SendDelivery(uint16_t channel, const amqp::BasicDeliver& deliver, const Message& message) {
+    amqp::AppendDelivery(&out_, channel, deliver, message.properties(), message.body(), frame_max_);
+    if (!writable()) output_was_full_ = true;
+    ScheduleFlush();
+  }
+
   // False while the output buffer is over its limit: consumers then stop receiving until
   // the client has read what is queued (a slow consumer must not grow the broker).
   bool writable() const { return out_.size() < kMaxBufferedOutput; }
+
+  // Flow control. A queue that grows past its limit while it has consumers asks the
+  // connections publishing to it to pause: they stop reading (and so the client stops
+  // being able to send) until the queue drains and calls ResumePublishing. Returns false
+  // when this connection cannot be paused: it also consumes, and its acks must flow.
+  bool PausePublishing();
+  void ResumePublishing();
+  bool publishing_paused() const { return paused_; }
 
   // Server-initiated close: sends connection.close with `error` and waits (bounded) for
   // close-ok. `class_id`/`method_id` name the method that caused it, if any.
@@ -73,7 +89,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   static constexpr size_t kReadChunk = 64 * 1024;
+  static constexpr size_t kSmallRead = 4 * 1024;
   static constexpr size_t kMaxBufferedOutput = 1 << 20;
+  // Output buffer capacity kept once a connection has nothing more to send.
+  static constexpr size_t kKeptOutputCapacity = 64 * 1024;
 
   enum class State {
     kHandshake,  // before connection.open-ok
@@ -85,6 +104,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void DoRead();
   void OnReadable(const boost::system::error_code& ec);
   void OnRead(const boost::system::error_code& ec, size_t n);
+  // Handles the complete frames buffered, then reads more unless paused or stopped.
+  void ProcessFrames();
   // Handles one frame; false when the connection must stop reading.
   bool HandleFrame(const amqp::Frame& frame);
   amqp::Status HandleConnectionMethod(std::string_view payload);
@@ -121,6 +142,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   amqp::FrameReader reader_;
   std::string out_;      // frames queued for the client
   std::string writing_;  // frames being written
+  bool release_read_buffer_ = false;
+  bool last_read_filled_ = false;  // the last read filled the space it had: read more at once  //
+                                   // free the read buffer once the frames are handled
+  bool paused_ = false;            // publishing paused by flow control
+  bool reading_stopped_ = false;   // the connection failed or closes: never read again
   bool write_in_progress_ = false;
   bool flush_scheduled_ = false;
   bool close_after_write_ = false;
@@ -132,6 +158,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   uint16_t heartbeat_ = 0;  // seconds; 0: off
   std::chrono::steady_clock::time_point last_read_;
   std::chrono::steady_clock::time_point last_write_;
+  std::chrono::steady_clock::time_point last_tick_;  // of the timer
   std::chrono::steady_clock::time_point started_;
   std::chrono::steady_clock::time_point close_sent_;
 

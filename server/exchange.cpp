@@ -132,6 +132,7 @@ void Exchange::Route(std::string_view routing_key, const LazyHeaders& headers,
                    [&](const Destination& d) { RouteTo(d, routing_key, headers, result); });
       return;
     case ExchangeType::kHeaders:
+      result->used_headers = true;
       for (const Binding& b : bindings_) {
         if (HeadersMatch(b.arguments, headers.Get())) {
           RouteTo(b.destination, routing_key, headers, result);

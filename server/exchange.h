@@ -70,6 +70,7 @@ class LazyHeaders {
 struct RouteResult {
   std::vector<Queue*> queues;
   std::vector<const Exchange*> visited;  // exchanges already routed through (cycles)
+  bool used_headers = false;             // a headers exchange took part: the route depends on them
 };
 
 class Exchange {

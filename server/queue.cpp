@@ -5,18 +5,28 @@
 #include <algorithm>
 #include <utility>
 
+#include "server/connection.h"
+
 namespace warren::server {
 
 Queue::Queue(VirtualHost* vhost, std::string name, QueueOptions options)
     : vhost_(vhost), name_(std::move(name)), options_(std::move(options)) {}
 
+Queue::~Queue() {
+  for (auto& weak : paused_publishers_) {
+    if (auto publisher = weak.lock()) publisher->ResumePublishing();
+  }
+}
+
 void Queue::Enqueue(MessageRef message) {
+  ready_bytes_ += message->body().size();
   ready_.push_back(QueuedMessage{std::move(message), next_seq_++, false});
   Dispatch();
 }
 
 void Queue::Requeue(QueuedMessage message) {
   message.redelivered = true;
+  ready_bytes_ += message.message->body().size();
   // Requeued messages are usually older than everything ready, so search from the front.
   auto at =
       std::upper_bound(ready_.begin(), ready_.end(), message.seq,
@@ -26,14 +36,23 @@ void Queue::Requeue(QueuedMessage message) {
 
 std::optional<QueuedMessage> Queue::Take() {
   if (ready_.empty()) return std::nullopt;
+  QueuedMessage head = PopReady();
+  MaybeResumePublishers();
+  return head;
+}
+
+QueuedMessage Queue::PopReady() {
   QueuedMessage head = std::move(ready_.front());
   ready_.pop_front();
+  ready_bytes_ -= head.message->body().size();
   return head;
 }
 
 size_t Queue::Purge() {
   const size_t n = ready_.size();
   ready_.clear();
+  ready_bytes_ = 0;
+  MaybeResumePublishers();
   return n;
 }
 
@@ -50,6 +69,7 @@ void Queue::RemoveConsumer(Consumer* consumer) {
   consumers_.erase(it);
   if (index < next_consumer_) --next_consumer_;
   if (next_consumer_ >= consumers_.size()) next_consumer_ = 0;
+  MaybeResumePublishers();
 }
 
 void Queue::Dispatch() {
@@ -66,11 +86,27 @@ void Queue::Dispatch() {
       continue;
     }
     refused = 0;
-    QueuedMessage head = std::move(ready_.front());
-    ready_.pop_front();
-    consumer->channel->Deliver(consumer, std::move(head));
+    consumer->channel->Deliver(consumer, PopReady());
   }
   dispatching_ = false;
+  MaybeResumePublishers();
+}
+
+void Queue::AddPausedPublisher(std::weak_ptr<Connection> publisher) {
+  paused_publishers_.push_back(std::move(publisher));
+}
+
+void Queue::MaybeResumePublishers() {
+  if (paused_publishers_.empty()) return;
+  if (!consumers_.empty() &&
+      (ready_.size() > kFlowHighMessages / 2 || ready_bytes_ > kFlowHighBytes / 2)) {
+    return;
+  }
+  std::vector<std::weak_ptr<Connection>> publishers = std::move(paused_publishers_);
+  paused_publishers_.clear();
+  for (auto& weak : publishers) {
+    if (auto publisher = weak.lock()) publisher->ResumePublishing();
+  }
 }
 
 }  // namespace warren::server

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -62,6 +63,7 @@ struct QueueOptions {
 class Queue {
  public:
   Queue(VirtualHost* vhost, std::string name, QueueOptions options);
+  ~Queue();
   Queue(const Queue&) = delete;
   Queue& operator=(const Queue&) = delete;
 
@@ -92,11 +94,31 @@ class Queue {
   // Delivers ready messages to consumers that have credit, round-robin.
   void Dispatch();
 
+  // Flow control: true while the queue has consumers and more ready messages than they
+  // keep up with (kFlowHighMessages or kFlowHighBytes). Publishers to it should then pause
+  // (Connection::PausePublishing) and register here; they are resumed once the queue is
+  // down to half of both limits, has no consumers left, or is deleted.
+  bool over_flow_limit() const {
+    return !consumers_.empty() &&
+           (ready_.size() > kFlowHighMessages || ready_bytes_ > kFlowHighBytes);
+  }
+  void AddPausedPublisher(std::weak_ptr<Connection> publisher);
+  size_t ready_bytes() const { return ready_bytes_; }
+
+  static constexpr size_t kFlowHighMessages = 100'000;
+  static constexpr size_t kFlowHighBytes = 64 << 20;
+
  private:
+  // Takes the head of ready_ (which must not be empty).
+  QueuedMessage PopReady();
+  void MaybeResumePublishers();
+
   VirtualHost* vhost_;
   std::string name_;
   QueueOptions options_;
   std::deque<QueuedMessage> ready_;
+  size_t ready_bytes_ = 0;  // body bytes of the ready messages
+  std::vector<std::weak_ptr<Connection>> paused_publishers_;
   uint64_t next_seq_ = 0;
   std::vector<Consumer*> consumers_;
   size_t next_consumer_ = 0;  // round-robin position

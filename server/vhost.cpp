@@ -36,6 +36,7 @@ Exchange* VirtualHost::AddExchange(const std::string& name, ExchangeType type,
   auto exchange = std::make_unique<Exchange>(name, type, std::move(options));
   Exchange* raw = exchange.get();
   exchanges_[name] = std::move(exchange);
+  ++topology_version_;
   return raw;
 }
 
@@ -43,7 +44,18 @@ Queue* VirtualHost::AddQueue(const std::string& name, QueueOptions options) {
   auto queue = std::make_unique<Queue>(this, name, std::move(options));
   Queue* raw = queue.get();
   queues_[name] = std::move(queue);
+  ++topology_version_;
   return raw;
+}
+
+bool VirtualHost::Bind(Exchange* source, Binding binding) {
+  ++topology_version_;
+  return source->Bind(std::move(binding));
+}
+
+bool VirtualHost::Unbind(Exchange* source, const Binding& binding) {
+  ++topology_version_;
+  return source->Unbind(binding);
 }
 
 void VirtualHost::ForEachExchange(const std::function<void(Exchange&)>& visit) const {
@@ -55,6 +67,7 @@ void VirtualHost::DeleteExchange(Exchange* exchange) {
   if (owned == exchanges_.end()) return;
   std::unique_ptr<Exchange> doomed = std::move(owned->second);
   exchanges_.erase(owned);
+  ++topology_version_;
   // Bindings to it from other exchanges; a source losing its last one may auto-delete.
   std::vector<Exchange*> sources;
   for (const auto& [name, source] : exchanges_) {
@@ -70,6 +83,7 @@ size_t VirtualHost::DeleteQueue(Queue* queue) {
   if (owned == queues_.end()) return 0;
   std::unique_ptr<Queue> doomed = std::move(owned->second);
   queues_.erase(owned);
+  ++topology_version_;
   const size_t messages = doomed->message_count();
 
   std::vector<Exchange*> sources;

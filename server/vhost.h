@@ -33,6 +33,15 @@ class VirtualHost {
   Exchange* AddExchange(const std::string& name, ExchangeType type, ExchangeOptions options);
   Queue* AddQueue(const std::string& name, QueueOptions options);
 
+  // Adds or removes a binding from `source` (false if it was there already / was not).
+  // Bindings change only through these, so that topology_version() sees every change.
+  bool Bind(Exchange* source, Binding binding);
+  bool Unbind(Exchange* source, const Binding& binding);
+
+  // Changes whenever an exchange, queue or binding is added or removed: a route computed
+  // at one version holds until the version changes.
+  uint64_t topology_version() const { return topology_version_; }
+
   // Deletes an exchange and every binding from or to it.
   void DeleteExchange(Exchange* exchange);
   // Deletes a queue: unbinds it, cancels its consumers (telling their channels) and makes
@@ -53,6 +62,7 @@ class VirtualHost {
  private:
   Broker* broker_;
   std::string name_;
+  uint64_t topology_version_ = 1;
   NameMap<std::unique_ptr<Exchange>> exchanges_;
   NameMap<std::unique_ptr<Queue>> queues_;
 };

@@ -563,5 +563,32 @@ TEST(ContentAssembler, MalformedHeaderIsAFrameError) {
             ReplyCode::kFrameError);
 }
 
+// AppendDelivery is the fast path for deliveries; its bytes must be exactly those of the
+// general frame writers.
+TEST(AppendDelivery, WritesWhatTheGeneralWritersWrite) {
+  BasicProperties properties;
+  properties.content_type = "text/plain";
+  properties.delivery_mode = 2;
+  std::string raw_properties;
+  {
+    std::string header;
+    ASSERT_TRUE(AppendContentHeaderFrame(&header, 1, 0, properties));
+    raw_properties = header.substr(7 + 12, header.size() - 7 - 12 - 1);
+  }
+  const BasicDeliver deliver{"amq.ctag-x", 0x0102030405060708, true, "amq.direct", "key"};
+  for (const size_t body_size : {size_t{0}, size_t{1}, size_t{4088}, size_t{4089}, size_t{9000}}) {
+    for (const uint32_t frame_max : {uint32_t{0}, uint32_t{4096}}) {
+      const std::string body(body_size, 'b');
+      std::string expected = "prefix";
+      AppendMethodFrame(&expected, 7, deliver);
+      AppendContentHeaderFrame(&expected, 7, body.size(), raw_properties);
+      AppendBodyFrames(&expected, 7, body, frame_max);
+      std::string actual = "prefix";
+      AppendDelivery(&actual, 7, deliver, raw_properties, body, frame_max);
+      EXPECT_EQ(actual, expected) << "body " << body_size << ", frame_max " << frame_max;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace warren::amqp
