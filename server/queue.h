@@ -105,8 +105,8 @@ class Queue {
   void AddPausedPublisher(std::weak_ptr<Connection> publisher);
   size_t ready_bytes() const { return ready_bytes_; }
 
-  static constexpr size_t kFlowHighMessages = 100'000;
-  static constexpr size_t kFlowHighBytes = 64 << 20;
+  static constexpr size_t kFlowHighMessages = 20'000;
+  static constexpr size_t kFlowHighBytes = 16 << 20;
 
  private:
   // Takes the head of ready_ (which must not be empty).
