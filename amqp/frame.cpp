@@ -27,7 +27,30 @@ bool IsKnownFrameType(uint8_t type) {
 FrameReader::FrameReader(Mode mode, uint32_t frame_max)
     : frame_max_(frame_max), header_done_(mode == Mode::kFramesOnly) {}
 
+void FrameReader::Borrow(const char* data, size_t n) {
+  // Only an empty reader may switch buffers; otherwise the bytes join its own buffer.
+  if (buffered() != 0 || borrowed_) {
+    KeepRest();
+    Append(std::string_view(data, n));
+    return;
+  }
+  data_ = data;
+  begin_ = 0;
+  end_ = n;
+  borrowed_ = true;
+}
+
+void FrameReader::KeepRest() {
+  if (!borrowed_) return;
+  borrowed_ = false;
+  const std::string_view rest(data_ + begin_, end_ - begin_);
+  data_ = buffer_.get();
+  begin_ = end_ = 0;
+  Append(rest);
+}
+
 char* FrameReader::PrepareRead(size_t min_bytes) {
+  KeepRest();
   if (begin_ > 0) {
     // Move the unread tail to the front so the buffer never grows past one frame plus
     // one read.
@@ -40,6 +63,7 @@ char* FrameReader::PrepareRead(size_t min_bytes) {
     std::unique_ptr<char[]> bigger(new char[end_ + min_bytes]);
     if (end_ != 0) std::memcpy(bigger.get(), buffer_.get(), end_);
     buffer_ = std::move(bigger);
+    data_ = buffer_.get();
     capacity_ = end_ + min_bytes;
   }
   return buffer_.get() + end_;
@@ -52,8 +76,9 @@ void FrameReader::Append(std::string_view bytes) {
 }
 
 void FrameReader::ReleaseIfEmpty() {
-  if (begin_ != end_) return;
+  if (begin_ != end_ || borrowed_) return;
   buffer_.reset();
+  data_ = nullptr;
   capacity_ = begin_ = end_ = 0;
 }
 
@@ -66,7 +91,7 @@ FrameReader::Result FrameReader::Fail(ReplyCode code, std::string text) {
 FrameReader::Result FrameReader::ReadProtocolHeader() {
   const size_t n = std::min(buffered(), kProtocolHeader.size());
   // Reject as soon as a received byte differs, so "GET / HTTP/1.1" is answered at once.
-  if (std::string_view(buffer_.get() + begin_, n) != kProtocolHeader.substr(0, n)) {
+  if (std::string_view(data_ + begin_, n) != kProtocolHeader.substr(0, n)) {
     failed_ = Result::kBadProtocolHeader;
     return failed_;
   }
@@ -81,7 +106,7 @@ FrameReader::Result FrameReader::Next(Frame* frame) {
   if (!header_done_) return ReadProtocolHeader();
   if (buffered() < kFrameHeaderSize) return Result::kNeedMore;
 
-  const char* p = buffer_.get() + begin_;
+  const char* p = data_ + begin_;
   const uint8_t type = static_cast<uint8_t>(p[0]);
   const uint16_t channel =
       static_cast<uint16_t>((static_cast<uint8_t>(p[1]) << 8) | static_cast<uint8_t>(p[2]));

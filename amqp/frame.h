@@ -65,6 +65,14 @@ class FrameReader {
   // PrepareRead + copy + CommitRead, for bytes that are not read from a socket.
   void Append(std::string_view bytes);
 
+  // Reading without a buffer of one's own: when nothing is buffered (buffered() == 0), a
+  // caller may read into a scratch buffer shared by many readers and hand it over with
+  // Borrow; Next then returns frames from it. Before the scratch buffer is reused, KeepRest
+  // must copy what was not taken as frames (a partial frame) into the reader's own buffer.
+  // An idle connection so holds no read buffer at all.
+  void Borrow(const char* data, size_t n);
+  void KeepRest();
+
   // Takes the next complete frame out of the buffer. After kError or kBadProtocolHeader
   // every later call returns the same result.
   Result Next(Frame* frame);
@@ -85,6 +93,8 @@ class FrameReader {
   Status error_;
   std::unique_ptr<char[]> buffer_;
   size_t capacity_ = 0;
+  const char* data_ = nullptr;  // buffer_.get(), or a borrowed buffer
+  bool borrowed_ = false;
   size_t begin_ = 0;  // first unread byte
   size_t end_ = 0;    // one past the last received byte
 };

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -44,6 +45,9 @@ class Broker {
 
   boost::asio::io_context& io() { return io_; }
   const Config& config() const { return config_; }
+  // A read buffer shared by the loop's connections: each reads into it and handles the
+  // frames at once (see amqp::FrameReader::Borrow).
+  std::span<char> read_scratch() { return {read_scratch_.get(), kReadScratchSize}; }
 
   VirtualHost* FindVhost(std::string_view name) const;
   // Checks a user's password, and that a loopback-only user connects from loopback.
@@ -61,6 +65,8 @@ class Broker {
  private:
   void DoAccept();
 
+  static constexpr size_t kReadScratchSize = 64 * 1024;
+
   boost::asio::io_context& io_;
   Config config_;
   boost::asio::ip::tcp::acceptor acceptor_;
@@ -71,6 +77,7 @@ class Broker {
   std::unordered_set<Connection*> connections_;
   std::mt19937_64 random_;
   bool shutting_down_ = false;
+  std::unique_ptr<char[]> read_scratch_{new char[kReadScratchSize]};
 };
 
 }  // namespace warren::server

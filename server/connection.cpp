@@ -141,19 +141,26 @@ void Connection::DoRead() {
 
 void Connection::OnReadable(const boost::system::error_code& ec) {
   if (torn_down_) return;
-  if (ec) return OnRead(ec, 0);
-  // A connection that sends little reads into a small buffer; one that fills it moves up
-  // to large reads.
-  char* space = reader_.PrepareRead(last_read_filled_ ? kReadChunk : kSmallRead);
-  const size_t space_size = reader_.writable();
+  if (ec) return OnRead(ec);
   boost::system::error_code read_ec;
-  const size_t n = socket_.read_some(boost::asio::buffer(space, space_size), read_ec);
-  if (read_ec == boost::asio::error::would_block) return DoRead();
-  last_read_filled_ = n == space_size;
-  OnRead(read_ec, n);
+  if (reader_.buffered() == 0) {
+    // Nothing partial is buffered: read into the loop's scratch buffer, so that only a
+    // connection with a frame split across reads needs a buffer of its own.
+    const std::span<char> scratch = broker_->read_scratch();
+    const size_t n =
+        socket_.read_some(boost::asio::buffer(scratch.data(), scratch.size()), read_ec);
+    if (read_ec == boost::asio::error::would_block) return DoRead();
+    if (!read_ec) reader_.Borrow(scratch.data(), n);
+  } else {
+    char* space = reader_.PrepareRead(kReadChunk);
+    const size_t n = socket_.read_some(boost::asio::buffer(space, reader_.writable()), read_ec);
+    if (read_ec == boost::asio::error::would_block) return DoRead();
+    if (!read_ec) reader_.CommitRead(n);
+  }
+  OnRead(read_ec);
 }
 
-void Connection::OnRead(const boost::system::error_code& ec, size_t n) {
+void Connection::OnRead(const boost::system::error_code& ec) {
   if (torn_down_) return;
   if (ec) {
     if (state_ == State::kOpen || state_ == State::kHandshake) {
@@ -163,7 +170,6 @@ void Connection::OnRead(const boost::system::error_code& ec, size_t n) {
     Teardown();
     return;
   }
-  reader_.CommitRead(n);
   last_read_ = Clock::now();
   ProcessFrames();
 }
@@ -198,6 +204,9 @@ void Connection::ProcessFrames() {
     }
     break;
   }
+  // Unhandled bytes (a partial frame, or frames left while paused) move out of the scratch
+  // buffer before another connection reads into it.
+  reader_.KeepRest();
   if (!keep_reading) reading_stopped_ = true;
   if (release_read_buffer_) {
     release_read_buffer_ = false;

@@ -89,7 +89,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   static constexpr size_t kReadChunk = 64 * 1024;
-  static constexpr size_t kSmallRead = 4 * 1024;
   static constexpr size_t kMaxBufferedOutput = 1 << 20;
   // Output buffer capacity kept once a connection has nothing more to send.
   static constexpr size_t kKeptOutputCapacity = 64 * 1024;
@@ -103,7 +102,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void DoRead();
   void OnReadable(const boost::system::error_code& ec);
-  void OnRead(const boost::system::error_code& ec, size_t n);
+  // After a read: handles the error, or the frames received.
+  void OnRead(const boost::system::error_code& ec);
   // Handles the complete frames buffered, then reads more unless paused or stopped.
   void ProcessFrames();
   // Handles one frame; false when the connection must stop reading.

@@ -178,6 +178,44 @@ TEST(FrameReader, ReadsThroughPrepareReadAndCommitRead) {
   EXPECT_EQ(events, ReadAllAtOnce(Mode::kFramesOnly, stream));
 }
 
+// The way the broker reads: into a scratch buffer that is overwritten by the next read,
+// with only a partial frame kept (KeepRest) or, when something is buffered already, into
+// the reader's own buffer.
+TEST(FrameReader, BorrowedScratchBufferYieldsTheSameFrames) {
+  const std::string stream = std::string(kProtocolHeader) + ClientStream() + ClientStream();
+  const std::vector<Event> whole = ReadAllAtOnce(Mode::kExpectProtocolHeader, stream);
+  for (size_t chunk : {1u, 5u, 7u, 8u, 64u, 1000u, 4097u, 100000u}) {
+    FrameReader reader(Mode::kExpectProtocolHeader);
+    std::vector<Event> events;
+    std::string scratch;
+    for (size_t pos = 0; pos < stream.size(); pos += chunk) {
+      const std::string_view piece = std::string_view(stream).substr(pos, chunk);
+      if (reader.buffered() == 0) {
+        scratch.assign(piece);
+        reader.Borrow(scratch.data(), scratch.size());
+      } else {
+        reader.Append(piece);
+      }
+      EXPECT_EQ(Drain(&reader, &events), Result::kNeedMore);
+      reader.KeepRest();
+      scratch.assign(scratch.size(), 'X');  // the next reader's bytes
+    }
+    EXPECT_EQ(events, whole) << "chunks of " << chunk;
+  }
+}
+
+TEST(FrameReader, BorrowingWhileSomethingIsBufferedAppends) {
+  const std::string stream = ClientStream();
+  FrameReader reader(Mode::kFramesOnly);
+  reader.Append(std::string_view(stream).substr(0, 3));
+  std::string rest = stream.substr(3);
+  reader.Borrow(rest.data(), rest.size());
+  rest.assign(rest.size(), 'X');  // Borrow had to copy: the reader held a partial frame
+  std::vector<Event> events;
+  EXPECT_EQ(Drain(&reader, &events), Result::kNeedMore);
+  EXPECT_EQ(events, ReadAllAtOnce(Mode::kFramesOnly, stream));
+}
+
 TEST(FrameReader, EmptyReaderNeedsMore) {
   for (Mode mode : {Mode::kFramesOnly, Mode::kExpectProtocolHeader}) {
     FrameReader reader(mode);
