@@ -491,6 +491,8 @@ void Connection::Close(const Status& error, uint16_t class_id, uint16_t method_i
   Send(0, amqp::ConnectionClose{static_cast<uint16_t>(error.code()), text, class_id, method_id});
   state_ = State::kClosing;
   close_sent_ = Clock::now();
+  // A connection paused by flow control must read again to see the client's close-ok.
+  ResumePublishing();
 }
 
 void Connection::AppendContent(uint16_t channel, const Message& message) {
