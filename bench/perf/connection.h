@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "amqp/frame.h"
 #include "amqp/generated/methods.h"
@@ -25,6 +26,18 @@
 namespace warren::perf {
 
 using Clock = std::chrono::steady_clock;
+
+// Clock::now() in nanoseconds since the clock's epoch: the timestamp bodies carry.
+inline uint64_t NowNs() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+          .count());
+}
+
+// A broker that broke the protocol (an unexpected frame, a frame that does not decode).
+inline amqp::Status ProtocolError(std::string text) {
+  return amqp::Status::Error(amqp::ReplyCode::kUnexpectedFrame, std::move(text));
+}
 
 // How long connecting, the handshake and each synchronous method may take.
 inline constexpr std::chrono::seconds kRpcTimeout{30};

@@ -25,16 +25,6 @@ constexpr std::chrono::milliseconds kAckQuiet{10};
 // and the class and method ids (4); its flags octet follows the tag's 8 bytes.
 constexpr size_t kAckTagOffset = 11;
 
-uint64_t NowNs() {
-  return static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
-          .count());
-}
-
-Status ProtocolError(std::string text) {
-  return Status::Error(amqp::ReplyCode::kUnexpectedFrame, std::move(text));
-}
-
 }  // namespace
 
 Consumer::Consumer(int id, const Options& options, std::vector<std::string> queues, int producers)

@@ -20,16 +20,6 @@ constexpr uint16_t kChannel = 1;
 // Longest wait between checks of the stop flag.
 constexpr std::chrono::milliseconds kPollInterval{20};
 
-uint64_t NowNs() {
-  return static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
-          .count());
-}
-
-Status ProtocolError(std::string text) {
-  return Status::Error(amqp::ReplyCode::kUnexpectedFrame, std::move(text));
-}
-
 }  // namespace
 
 Producer::Producer(int id, const Options& options, std::string exchange, std::string routing_key,
