@@ -28,7 +28,11 @@ constexpr size_t kAckTagOffset = 11;
 }  // namespace
 
 Consumer::Consumer(int id, const Options& options, std::vector<std::string> queues, int producers)
-    : id_(id), options_(options), queues_(std::move(queues)), producers_(producers) {
+    : id_(id),
+      options_(options),
+      queues_(std::move(queues)),
+      producers_(producers),
+      limit_(options.consumer_count > 0 ? options.consumer_count : UINT64_MAX) {
   seen_.resize(queues_.size());
   for (auto& per_producer : seen_) per_producer.resize(static_cast<size_t>(producers_));
 }
@@ -207,13 +211,14 @@ void Consumer::AppendAck(uint64_t tag, bool multiple) {
 
 void Consumer::Finish(RunControl* control, uint64_t now_ns) {
   const Delivery& d = delivery_;
+  if (deliveries_ == limit_) return;  // beyond -D: left unacknowledged
   ++deliveries_;
   if (!options_.auto_ack) {
     if (options_.multi_ack_every == 0) {
       AppendAck(d.delivery_tag, false);
     } else {
       last_tag_ = d.delivery_tag;
-      if (++unacked_ >= options_.multi_ack_every) {
+      if (++unacked_ >= options_.multi_ack_every || deliveries_ == limit_) {
         AppendAck(d.delivery_tag, true);
         unacked_ = 0;
       }
@@ -225,12 +230,20 @@ void Consumer::Finish(RunControl* control, uint64_t now_ns) {
   }
   ++received_total_;
   if (d.redelivered) ++redelivered_;
-  if (d.bad || d.offset < kStampSize || d.stamp.producer >= producers_ ||
-      d.stamp.sequence >= control->published[d.stamp.producer].load(std::memory_order_acquire)) {
+  if (d.bad || d.offset < kStampSize) {
     ++corrupt_;
     return;
   }
-  if (!seen_[d.slot][d.stamp.producer].Insert(d.stamp.sequence)) {
+  std::vector<SequenceSet>& per_producer = seen_[d.slot];
+  if (producers_ == 0) {
+    if (d.stamp.producer >= per_producer.size()) per_producer.resize(d.stamp.producer + 1u);
+  } else if (d.stamp.producer >= producers_ ||
+             d.stamp.sequence >=
+                 control->published[d.stamp.producer].load(std::memory_order_acquire)) {
+    ++corrupt_;
+    return;
+  }
+  if (!per_producer[d.stamp.producer].Insert(d.stamp.sequence)) {
     ++duplicates_;
     return;
   }

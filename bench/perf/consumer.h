@@ -5,6 +5,11 @@
 // (queue, producer) to find losses and duplicates, and its latency recorded. Acks are
 // gathered and sent once per chunk (each message, or multiple=true every -A messages;
 // pending ones also when the stream goes quiet).
+//
+// With -D N it takes N deliveries and leaves the rest unacknowledged (the broker requeues
+// them when the connection closes). In a run without producers (-x 0) the messages come
+// from an earlier run: their producers and sequence numbers cannot be checked against
+// what was published, but their bytes and duplicates still are.
 
 #pragma once
 
@@ -27,8 +32,8 @@ namespace warren::perf {
 
 class Consumer {
  public:
-  // Drains `queues` (names), receiving from `producers` producers. `options` must outlive
-  // the Consumer.
+  // Drains `queues` (names), receiving from `producers` producers (0: from an earlier
+  // run's, whichever they are). `options` must outlive the Consumer.
   Consumer(int id, const Options& options, std::vector<std::string> queues, int producers);
 
   // The thread body: connects, subscribes, reports ready() once every basic.consume-ok
@@ -88,6 +93,7 @@ class Consumer {
   const Options& options_;
   const std::vector<std::string> queues_;
   const int producers_;
+  const uint64_t limit_;  // deliveries to take (-D), UINT64_MAX without a limit
 
   std::unique_ptr<Connection> connection_;
   amqp::ContentAssembler assembler_;
@@ -100,7 +106,8 @@ class Consumer {
   uint64_t received_total_ = 0;
   uint64_t distinct_total_ = 0;
 
-  std::vector<std::vector<SequenceSet>> seen_;  // [slot][producer]
+  // [slot][producer]; with producers_ == 0, grown to the producer ids that arrive.
+  std::vector<std::vector<SequenceSet>> seen_;
   LatencyHistogram latency_;
   uint64_t duplicates_ = 0;
   uint64_t corrupt_ = 0;

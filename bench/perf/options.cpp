@@ -83,6 +83,7 @@ const std::vector<Flag>& Flags() {
       IntegerFlag("-s", "--size", &Options::body_size, kMinBodySize, uint32_t{128} << 20),
       SecondsFlag("-z", "--time", &Options::duration_s),
       IntegerFlag("-C", "--pmessages", &Options::count, uint64_t{0}, uint64_t{1} << 47),
+      IntegerFlag("-D", "--cmessages", &Options::consumer_count, uint64_t{0}, uint64_t{1} << 47),
       IntegerFlag("-q", "--qos", &Options::prefetch, uint16_t{0}, uint16_t{65535}),
       IntegerFlag("-c", "--confirm", &Options::confirm_window, uint32_t{0}, uint32_t{1} << 30),
       {"-f", "--flag", true,
@@ -109,6 +110,8 @@ const std::vector<Flag>& Flags() {
       IntegerFlag("", "--fanout", &Options::fanout, 1, 65535),
       IntegerFlag("", "--connections", &Options::idle_connections, 0, 1000000),
       IntegerFlag("", "--backlog", &Options::backlog, uint64_t{1}, uint64_t{1} << 47),
+      SecondsFlag("", "--backlog-pause", &Options::backlog_pause_s),
+      SwitchFlag("", "--keep-queues", &Options::keep_queues),
       SecondsFlag("-i", "--interval", &Options::interval_s),
       SwitchFlag("", "--json", &Options::json),
       SecondsFlag("", "--drain-timeout", &Options::drain_timeout_s),
@@ -124,6 +127,12 @@ amqp::Status Finish(Options* o) {
   if (o->queues > 0 && o->fanout > 0) return UsageError("--queues and --fanout exclude each other");
   if (o->auto_ack && o->multi_ack_every > 0) return UsageError("-a and -A exclude each other");
   if (o->interval_s <= 0) return UsageError("-i must be above 0 seconds");
+  if (o->consumer_count > 0 && o->producers > 0) {
+    return UsageError("-D is for runs that consume what the queues hold: it needs -x 0");
+  }
+  if (o->consumer_count > 0 && o->consumers == 0) return UsageError("-D needs consumers (-y)");
+  if (o->backlog_pause_s > 0 && o->backlog == 0)
+    return UsageError("--backlog-pause needs --backlog");
   if (o->exchange_type.empty()) o->exchange_type = o->fanout > 0 ? "fanout" : "direct";
   if (o->exchange_type != "direct" && o->exchange_type != "fanout" && o->exchange_type != "topic") {
     return UsageError("-t must be direct, fanout or topic, not '" + o->exchange_type + "'");
@@ -192,6 +201,9 @@ A load generator for AMQP 0-9-1 brokers with RabbitMQ PerfTest's flags.
                            (default 16)
   -z, --time SECONDS       publish for this long, then drain and stop
   -C, --pmessages N        messages per producer, then drain and stop
+  -D, --cmessages N        with -x 0: each consumer takes N messages that are already in its
+                           queues (published by an earlier run), checks them and stops; fewer
+                           than N before --drain-timeout are reported as lost
   -q, --qos N              basic.qos prefetch per consumer (default 0: none)
   -c, --confirm N          publisher confirms with at most N outstanding (default 0: none)
   -f, --flag persistent    delivery-mode 2, and the queues the tool declares are durable
@@ -209,6 +221,10 @@ A load generator for AMQP 0-9-1 brokers with RabbitMQ PerfTest's flags.
       --connections N      N extra idle connections with one open channel each
       --backlog N          publish N messages with no consumer, then consume them; prints
                            backlog_published=N publish_rate=X drain_rate=X
+      --backlog-pause S    with --backlog, wait S seconds between the last confirm and
+                           starting the consumers (to measure the broker at rest)
+      --keep-queues        do not delete the queues the run declared (to restart the broker
+                           with their messages, or consume them with -x 0 -D N later)
   -i, --interval SECONDS   progress report interval (default 1)
       --json               print the summary as one JSON object
       --drain-timeout S    once publishing stops, how long to wait for the next expected
@@ -220,10 +236,16 @@ A load generator for AMQP 0-9-1 brokers with RabbitMQ PerfTest's flags.
 
 Progress goes to stderr, one line per interval:
   time=S sent_rate=X recv_rate=X confirmed_rate=X
+and with --backlog one line when publishing has ended and one when consuming starts:
+  event=published time=S
+  event=consuming time=S
 The summary goes to stdout as one line:
   sent=N received=N confirmed=N send_rate=X recv_rate=X latency_p50_us=X p99_us=X
   p999_us=X lost=N duplicates=N corrupt=N misrouted=N redelivered=N nacked=N dropped=N
   latency_max_us=X elapsed_s=X producer_cpu_ns_per_msg=X consumer_cpu_ns_per_msg=X
+  confirm_p50_us=X confirm_p99_us=X confirm_p999_us=X confirm_max_us=X
+(latency: publish to delivery, from the timestamp in the body; confirm: publish to the
+broker's basic.ack, with -c)
 and with --backlog a second line: backlog_published=N publish_rate=X drain_rate=X
 (rates in messages per second; --json prints the same keys as one object).
 Exit status: 0 on success; 1 on lost or corrupt messages or a protocol error; 2 on bad usage.

@@ -25,6 +25,7 @@ struct Options {
   uint32_t body_size = 16;       // -s, bytes, at least kMinBodySize
   double duration_s = 0;         // -z, 0: until -C is reached (or forever without it)
   uint64_t count = 0;            // -C, messages per producer, 0: unlimited
+  uint64_t consumer_count = 0;   // -D, messages per consumer (only with -x 0), 0: unlimited
   uint16_t prefetch = 0;         // -q, basic.qos per consumer, 0: none
   uint32_t confirm_window = 0;   // -c, outstanding publisher confirms, 0: no confirms
   bool persistent = false;       // -f persistent: delivery-mode 2 and durable queues
@@ -41,6 +42,8 @@ struct Options {
   int fanout = 0;                // --fanout N
   int idle_connections = 0;      // --connections N
   uint64_t backlog = 0;          // --backlog N, messages in all
+  double backlog_pause_s = 0;    // --backlog-pause: idle time between publishing and consuming
+  bool keep_queues = false;      // --keep-queues: leave the declared queues at the end
   double interval_s = 1;         // -i
   bool json = false;             // --json: the summary as one JSON object
   double drain_timeout_s = 10;   // --drain-timeout: bound on waiting for stragglers
@@ -51,7 +54,8 @@ struct Options {
 // Parses argv (argv[0] is the program name) into *out, starting from the defaults above.
 // Accepts "-x 3", "--producers 3" and "--producers=3". Fails with 502 SYNTAX_ERROR and a
 // message naming the flag for unknown flags, missing or malformed values, and
-// combinations that cannot work (e.g. --queues with --fanout, -a with -A).
+// combinations that cannot work (e.g. --queues with --fanout, -a with -A, -D with
+// producers).
 amqp::Status ParseOptions(int argc, const char* const* argv, Options* out);
 
 // The flags and their meaning, for --help and usage errors.

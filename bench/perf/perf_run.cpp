@@ -71,6 +71,8 @@ class PerfRun {
   bool StartProducers();
   // Waits until the producers are done: -z elapsed, -C reached, an error or an interrupt.
   void AwaitPublishing();
+  // With --backlog-pause: waits that long (reporting progress) before consuming.
+  void PauseBeforeConsuming();
   // Waits until every expected message arrived or none has for --drain-timeout.
   void AwaitDrain();
   void StopAndJoin();
@@ -82,6 +84,8 @@ class PerfRun {
   bool CheckFailures();
   bool interrupted() const { return interrupted_ != nullptr && interrupted_->load(); }
   void Report(Clock::time_point now, bool force);
+  // "event=NAME time=S" on the progress stream.
+  void ReportEvent(const char* name);
   uint64_t TotalSent() const;
   uint64_t TotalConfirmed() const;
   uint64_t TotalReceived() const;
@@ -131,6 +135,9 @@ Result PerfRun::Execute() {
         result_.backlog = true;
         result_.backlog_published = TotalSent();
         result_.publish_rate = Rate(TotalSent(), start_, LastSend());
+        ReportEvent("published");
+        PauseBeforeConsuming();
+        ReportEvent("consuming");
         started = StartConsumers();
       }
       if (started) AwaitDrain();
@@ -224,7 +231,8 @@ bool PerfRun::StartProducers() {
   }
   if (CheckFailures()) return false;
   start_ = Clock::now();
-  if (options_.backlog == 0) consume_start_ = start_;
+  // Consumers idle until the producers go; without producers they started consuming at once.
+  if (options_.backlog == 0 && !producers_.empty()) consume_start_ = start_;
   last_report_ = start_;
   control_.go.store(true);
   control_.go.notify_all();
@@ -250,7 +258,16 @@ void PerfRun::AwaitPublishing() {
   producer_threads_.clear();
 }
 
+void PerfRun::PauseBeforeConsuming() {
+  const Clock::time_point until = Clock::now() + ToDuration(options_.backlog_pause_s);
+  while (Clock::now() < until && !interrupted()) {
+    std::this_thread::sleep_for(kTick);
+    Report(Clock::now(), false);
+  }
+}
+
 void PerfRun::AwaitDrain() {
+  if (consumers_.empty()) return;
   const uint64_t expected = Expected();
   const Clock::duration quiet = ToDuration(options_.drain_timeout_s);
   Clock::time_point last_progress = Clock::now();
@@ -333,6 +350,7 @@ Clock::time_point PerfRun::LastReceive() const {
 }
 
 uint64_t PerfRun::Expected() const {
+  if (producers_.empty()) return options_.consumer_count * consumers_.size();
   uint64_t n = 0;
   for (size_t p = 0; p < producers_.size(); ++p) {
     const uint64_t must =
@@ -362,7 +380,23 @@ void PerfRun::Report(Clock::time_point now, bool force) {
   last_confirmed_ = confirmed;
 }
 
+void PerfRun::ReportEvent(const char* name) {
+  if (progress_ == nullptr) return;
+  char line[80];
+  std::snprintf(line, sizeof(line), "event=%s time=%.3f\n", name, Seconds(Clock::now() - start_));
+  *progress_ << line << std::flush;
+}
+
 void PerfRun::Verify() {
+  if (producers_.empty()) {
+    // Messages of an earlier run: each consumer must have had its -D.
+    for (const auto& c : consumers_) {
+      if (c->distinct() < options_.consumer_count) {
+        result_.lost += options_.consumer_count - c->distinct();
+      }
+    }
+    return;
+  }
   for (size_t p = 0; p < producers_.size(); ++p) {
     const Producer& producer = *producers_[p];
     const uint64_t sent = producer.sent();
@@ -404,9 +438,11 @@ void PerfRun::Verify() {
 
 void PerfRun::Summarise(Clock::time_point end) {
   LatencyHistogram latency;
+  LatencyHistogram confirm_latency;
   uint64_t producer_cpu = 0;
   uint64_t consumer_cpu = 0;
   for (const auto& p : producers_) {
+    confirm_latency.Merge(p->confirm_latency());
     producer_cpu += p->cpu_ns();
     result_.sent += p->sent();
     result_.confirmed += p->confirmed();
@@ -427,6 +463,10 @@ void PerfRun::Summarise(Clock::time_point end) {
   result_.latency_p99_us = static_cast<double>(latency.Percentile(0.99)) / 1000;
   result_.latency_p999_us = static_cast<double>(latency.Percentile(0.999)) / 1000;
   result_.latency_max_us = static_cast<double>(latency.max()) / 1000;
+  result_.confirm_p50_us = static_cast<double>(confirm_latency.Percentile(0.5)) / 1000;
+  result_.confirm_p99_us = static_cast<double>(confirm_latency.Percentile(0.99)) / 1000;
+  result_.confirm_p999_us = static_cast<double>(confirm_latency.Percentile(0.999)) / 1000;
+  result_.confirm_max_us = static_cast<double>(confirm_latency.max()) / 1000;
   result_.elapsed_s = start_ == Clock::time_point{} ? 0 : Seconds(end - start_);
   if (result_.sent > 0) {
     result_.producer_cpu_ns_per_msg =
@@ -440,7 +480,9 @@ void PerfRun::Summarise(Clock::time_point end) {
 }
 
 void PerfRun::TearDown() {
-  if (setup_) {
+  if (setup_ && options_.keep_queues) {
+    setup_->Close();
+  } else if (setup_) {
     const amqp::Status status = DeleteQueues(*setup_, topology_);
     if (!status.ok()) result_.warnings.push_back("deleting queues: " + status.text());
     setup_->Close();
@@ -499,6 +541,10 @@ std::string FormatSummary(const Result& r, bool json) {
       {"elapsed_s", r.elapsed_s, 2},
       {"producer_cpu_ns_per_msg", r.producer_cpu_ns_per_msg, 0},
       {"consumer_cpu_ns_per_msg", r.consumer_cpu_ns_per_msg, 0},
+      {"confirm_p50_us", r.confirm_p50_us, 1},
+      {"confirm_p99_us", r.confirm_p99_us, 1},
+      {"confirm_p999_us", r.confirm_p999_us, 1},
+      {"confirm_max_us", r.confirm_max_us, 1},
   };
   std::vector<Field> backlog = {
       {"backlog_published", u(r.backlog_published), 0},

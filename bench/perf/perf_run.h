@@ -2,7 +2,9 @@
 // the consumers and producers (each on its own connection and thread), reports progress
 // every interval, stops publishing after -z or -C, waits (bounded) for the messages still
 // in flight, checks that every message routed to a queue arrived there exactly once with
-// its bytes intact, deletes its queues and returns the counts.
+// its bytes intact, deletes its queues (unless --keep-queues) and returns the counts.
+// Without producers and with -D N, the consumers instead take N messages each that an
+// earlier run left in the queues, and fewer than N count as lost.
 
 #pragma once
 
@@ -33,6 +35,11 @@ struct Result {
   double latency_p99_us = 0;
   double latency_p999_us = 0;
   double latency_max_us = 0;
+  // Publish to basic.ack/nack, with -c.
+  double confirm_p50_us = 0;
+  double confirm_p99_us = 0;
+  double confirm_p999_us = 0;
+  double confirm_max_us = 0;
   double elapsed_s = 0;
   // warren-perf's own CPU per message: producer threads per message sent, consumer threads
   // per message received.
@@ -58,7 +65,8 @@ Result RunPerf(const Options& options, std::ostream* progress,
                const std::atomic<bool>* interrupted = nullptr);
 
 // The summary: one line of key=value pairs ("sent=N received=N confirmed=N send_rate=X
-// recv_rate=X latency_p50_us=X p99_us=X p999_us=X lost=N ..."), or one JSON object with the
+// recv_rate=X latency_p50_us=X p99_us=X p999_us=X lost=N ... confirm_p50_us=X ..."), or one
+// JSON object with the
 // same keys. With --backlog a second line "backlog_published=N publish_rate=X
 // drain_rate=X" follows (in JSON, more keys). Ends with a newline.
 std::string FormatSummary(const Result& result, bool json);

@@ -124,6 +124,7 @@ void Producer::AppendBatch(uint64_t n) {
       if (length > 0) FillPattern(producer, sequence, offset, body, length);
     }
   }
+  if (confirms_) publish_ns_.insert(publish_ns_.end(), n, now);
   batch_messages_ += n;
 }
 
@@ -146,7 +147,7 @@ Status Producer::Publish(RunControl* control) {
     // Take in confirms and flow control.
     size_t got = 0;
     Status status = connection_->Read(&got);
-    if (status.ok() && got > 0) status = HandleFrames();
+    if (status.ok() && got > 0) status = HandleFrames(NowNs());
     if (!status.ok()) return status;
 
     // Publish a batch once the socket has taken the last one.
@@ -195,7 +196,7 @@ Status Producer::Publish(RunControl* control) {
   }
 }
 
-Status Producer::HandleFrames() {
+Status Producer::HandleFrames(uint64_t now_ns) {
   amqp::FrameReader& reader = connection_->reader();
   amqp::Frame frame;
   for (;;) {
@@ -209,14 +210,14 @@ Status Producer::HandleFrames() {
       if (id == MethodId::kBasicAck) {
         amqp::BasicAck ack;
         Status status = amqp::DecodeMethodArguments(frame.payload.substr(4), &ack);
-        if (status.ok()) status = Settle(ack.delivery_tag, ack.multiple, true);
+        if (status.ok()) status = Settle(ack.delivery_tag, ack.multiple, true, now_ns);
         if (!status.ok()) return status;
         continue;
       }
       if (id == MethodId::kBasicNack) {
         amqp::BasicNack nack;
         Status status = amqp::DecodeMethodArguments(frame.payload.substr(4), &nack);
-        if (status.ok()) status = Settle(nack.delivery_tag, nack.multiple, false);
+        if (status.ok()) status = Settle(nack.delivery_tag, nack.multiple, false, now_ns);
         if (!status.ok()) return status;
         continue;
       }
@@ -233,8 +234,10 @@ Status Producer::HandleFrames() {
   return Status::Ok();
 }
 
-void Producer::Mark(uint64_t sequence, bool ack) {
+void Producer::Mark(uint64_t sequence, bool ack, uint64_t now_ns) {
   if (!settled_.Insert(sequence)) return;
+  const uint64_t published = publish_ns_[sequence - lowest_unsettled_];
+  confirm_latency_.Record(now_ns > published ? now_ns - published : 0);
   if (ack) {
     acked_.Insert(sequence);
   } else {
@@ -242,18 +245,21 @@ void Producer::Mark(uint64_t sequence, bool ack) {
   }
 }
 
-Status Producer::Settle(uint64_t tag, bool multiple, bool ack) {
+Status Producer::Settle(uint64_t tag, bool multiple, bool ack, uint64_t now_ns) {
   if (!confirms_ || tag == 0 || tag > next_sequence_) {
     return ProtocolError("confirm for delivery tag " + std::to_string(tag) + " but only " +
                          std::to_string(next_sequence_) + " published");
   }
   // Delivery tag t confirms sequence number t - 1: everything on the channel is ours.
   if (multiple) {
-    for (uint64_t s = lowest_unsettled_; s < tag; ++s) Mark(s, ack);
+    for (uint64_t s = lowest_unsettled_; s < tag; ++s) Mark(s, ack, now_ns);
   } else {
-    Mark(tag - 1, ack);
+    Mark(tag - 1, ack, now_ns);
   }
-  while (settled_.Contains(lowest_unsettled_)) ++lowest_unsettled_;
+  while (settled_.Contains(lowest_unsettled_)) {
+    ++lowest_unsettled_;
+    publish_ns_.pop_front();
+  }
   return Status::Ok();
 }
 

@@ -3,21 +3,24 @@
 // It publishes to its route's exchange and routing key, in batches: a publish (method,
 // content header and body frames) is copied from a template built once and stamped in
 // place (see message_body.h), and up to 64 KiB of publishes go out in one send(). Between
-// sends it reads without blocking, for confirms and connection.blocked. It stops at its
-// message limit or when told to, waits (bounded) for outstanding confirms, and closes its
-// channel before its connection.
+// sends it reads without blocking, for confirms and connection.blocked. With confirms it
+// remembers when each unconfirmed message was published, to record how long its confirm
+// took. It stops at its message limit or when told to, waits (bounded) for outstanding
+// confirms, and closes its channel before its connection.
 
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "amqp/status.h"
 #include "bench/perf/connection.h"
+#include "bench/perf/latency_histogram.h"
 #include "bench/perf/options.h"
 #include "bench/perf/run_control.h"
 #include "bench/perf/sequence_set.h"
@@ -59,6 +62,8 @@ class Producer {
   // The sequence numbers the broker confirmed with basic.ack.
   const SequenceSet& acked() const { return acked_; }
   uint64_t nacked() const { return nacked_; }
+  // Publish-to-confirm times (basic.ack or basic.nack), with -c.
+  const LatencyHistogram& confirm_latency() const { return confirm_latency_; }
 
  private:
   amqp::Status Setup();
@@ -74,11 +79,11 @@ class Producer {
   void BuildTemplate();
   // Appends `n` stamped publishes to the connection's output.
   void AppendBatch(uint64_t n);
-  // Handles every complete frame read so far.
-  amqp::Status HandleFrames();
-  // Records basic.ack (ack) or basic.nack for delivery tag `tag`.
-  amqp::Status Settle(uint64_t tag, bool multiple, bool ack);
-  void Mark(uint64_t sequence, bool ack);
+  // Handles every complete frame read so far; `now_ns` is when they arrived.
+  amqp::Status HandleFrames(uint64_t now_ns);
+  // Records basic.ack (ack) or basic.nack for delivery tag `tag`, arrived at `now_ns`.
+  amqp::Status Settle(uint64_t tag, bool multiple, bool ack, uint64_t now_ns);
+  void Mark(uint64_t sequence, bool ack, uint64_t now_ns);
   uint64_t outstanding() const { return next_sequence_ - settled_.count(); }
 
   // Where the template's body bytes lie: template offset, body offset, length.
@@ -106,6 +111,10 @@ class Producer {
   SequenceSet acked_;
   uint64_t lowest_unsettled_ = 0;
   uint64_t nacked_ = 0;
+  // With confirms: when messages lowest_unsettled_, lowest_unsettled_ + 1, ... were
+  // published (NowNs), up to the last one published.
+  std::deque<uint64_t> publish_ns_;
+  LatencyHistogram confirm_latency_;
   amqp::Status status_;
   uint64_t cpu_ns_ = 0;
 

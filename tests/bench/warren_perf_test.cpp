@@ -124,6 +124,17 @@ TEST(PerfOptions, LongNamesAndSwitches) {
   EXPECT_EQ(o.backlog, 100u);
 }
 
+TEST(PerfOptions, DurabilityFlags) {
+  Options o;
+  ASSERT_TRUE(Parse({"-x", "0", "-D", "500", "--keep-queues"}, &o).ok());
+  EXPECT_EQ(o.producers, 0);
+  EXPECT_EQ(o.consumer_count, 500u);
+  EXPECT_TRUE(o.keep_queues);
+  ASSERT_TRUE(Parse({"--backlog", "10", "--backlog-pause", "2.5", "--cmessages=0"}, &o).ok());
+  EXPECT_DOUBLE_EQ(o.backlog_pause_s, 2.5);
+  EXPECT_FALSE(o.keep_queues);
+}
+
 TEST(PerfOptions, DefaultExchangeCanBeNamed) {
   Options o;
   ASSERT_TRUE(Parse({"-e", ""}, &o).ok());
@@ -143,6 +154,9 @@ TEST(PerfOptions, RejectsBadFlagsAndCombinations) {
   EXPECT_FALSE(Parse({"--fanout", "2", "-t", "direct"}, &o).ok());
   EXPECT_FALSE(Parse({"-h", "http://localhost"}, &o).ok());
   EXPECT_FALSE(Parse({"-z", "-1"}, &o).ok());
+  EXPECT_FALSE(Parse({"-D", "10"}, &o).ok()) << "-D with a producer";
+  EXPECT_FALSE(Parse({"-x", "0", "-y", "0", "-D", "10"}, &o).ok()) << "-D without consumers";
+  EXPECT_FALSE(Parse({"--backlog-pause", "1"}, &o).ok()) << "without --backlog";
   const amqp::Status status = Parse({"-q", "70000"}, &o);
   EXPECT_NE(status.text().find("-q"), std::string::npos) << status.text();
 }
@@ -264,9 +278,20 @@ class PerfRunTest : public test::BrokerFixture {
     EXPECT_TRUE(parsed.ok()) << parsed.text();
     std::ostringstream progress;
     Result result = RunPerf(options, &progress);
+    progress_ = progress.str();
     for (const std::string& e : result.errors) ADD_FAILURE_AT(__FILE__, __LINE__) << "run: " << e;
     return result;
   }
+
+  uint32_t MessagesIn(std::string_view queue) {
+    test::Client client;
+    uint32_t count = 0;
+    EXPECT_TRUE(ConnectWithChannel(&client));
+    EXPECT_TRUE(client.MessageCount(1, queue, &count)) << queue;
+    return count;
+  }
+
+  std::string progress_;  // the last run's progress stream
 };
 
 TEST_F(PerfRunTest, CountsAreExactWithConfirms) {
@@ -280,6 +305,80 @@ TEST_F(PerfRunTest, CountsAreExactWithConfirms) {
   EXPECT_EQ(r.corrupt, 0u);
   EXPECT_GT(r.latency_p50_us, 0);
   EXPECT_LE(r.latency_p50_us, r.latency_p99_us);
+}
+
+TEST_F(PerfRunTest, ConfirmLatencyIsMeasured) {
+  const Result r = Run({"-C", "20000", "-c", "100", "-s", "1024", "-f", "persistent"});
+  EXPECT_TRUE(r.ok());
+  EXPECT_EQ(r.confirmed, 20000u);
+  EXPECT_GT(r.confirm_p50_us, 0);
+  EXPECT_LE(r.confirm_p50_us, r.confirm_p99_us);
+  EXPECT_LE(r.confirm_p99_us, r.confirm_p999_us);
+  EXPECT_LE(r.confirm_p999_us, r.confirm_max_us * 1.04);
+  EXPECT_NE(FormatSummary(r, false).find(" confirm_p50_us="), std::string::npos);
+}
+
+TEST_F(PerfRunTest, NoConfirmLatencyWithoutConfirms) {
+  const Result r = Run({"-C", "1000"});
+  EXPECT_TRUE(r.ok());
+  EXPECT_EQ(r.confirm_p50_us, 0);
+  EXPECT_EQ(r.confirm_max_us, 0);
+}
+
+TEST_F(PerfRunTest, KeptQueuesAreConsumedByALaterRun) {
+  // Two producers fill a queue each and leave them; nobody consumes.
+  const std::vector<std::string> queues = {"--queues", "2", "-u", "perf-kept",
+                                           "-e",       "",  "-f", "persistent"};
+  std::vector<std::string> fill = {"-x", "2",   "-y", "0",   "-C",           "3000",
+                                   "-c", "100", "-s", "200", "--keep-queues"};
+  fill.insert(fill.end(), queues.begin(), queues.end());
+  const Result filled = Run(fill);
+  EXPECT_TRUE(filled.ok());
+  EXPECT_EQ(filled.confirmed, 6000u);
+  EXPECT_EQ(filled.received, 0u);
+  EXPECT_EQ(MessagesIn("perf-kept-0"), 3000u);
+  EXPECT_EQ(MessagesIn("perf-kept-1"), 3000u);
+
+  // A consume-only run takes 2,000 from each, checks them and leaves the rest.
+  std::vector<std::string> take = {"-x", "0",  "-y", "2",  "-D",  "2000",         "-q",
+                                   "64", "-A", "10", "-s", "200", "--keep-queues"};
+  take.insert(take.end(), queues.begin(), queues.end());
+  const Result taken = Run(take);
+  EXPECT_TRUE(taken.ok());
+  EXPECT_EQ(taken.received, 4000u);
+  EXPECT_EQ(taken.lost, 0u);
+  EXPECT_EQ(taken.corrupt, 0u);
+  EXPECT_EQ(taken.duplicates, 0u);
+  EXPECT_GT(taken.recv_rate, 0);
+  EXPECT_EQ(MessagesIn("perf-kept-0"), 1000u);
+  EXPECT_EQ(MessagesIn("perf-kept-1"), 1000u);
+
+  // Asking for more than is left counts the shortfall as lost; the queues go at the end.
+  std::vector<std::string> more = {
+      "-x", "0", "-y", "2", "-D", "1500", "-q", "64", "-s", "200", "--drain-timeout", "0.5"};
+  more.insert(more.end(), queues.begin(), queues.end());
+  const Result short_run = Run(more);
+  EXPECT_FALSE(short_run.ok());
+  EXPECT_EQ(short_run.received, 2000u);
+  EXPECT_EQ(short_run.lost, 1000u);
+  EXPECT_EQ(short_run.corrupt, 0u);
+  test::Client client;
+  ASSERT_TRUE(ConnectWithChannel(&client));
+  uint32_t count = 0;
+  EXPECT_FALSE(client.MessageCount(1, "perf-kept-0", &count));
+}
+
+TEST_F(PerfRunTest, ConsumeOnlyRunFindsCorruptBodies) {
+  // Bodies of another size than -s are corrupt; not being intact messages, they are lost too.
+  ASSERT_TRUE(
+      Run({"-x", "1", "-y", "0", "-u", "perf-sized", "-C", "100", "-s", "100", "--keep-queues"})
+          .ok());
+  const Result r = Run({"-x", "0", "-y", "1", "-u", "perf-sized", "-D", "100", "-s", "101",
+                        "--drain-timeout", "0.5"});
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(r.received, 100u);
+  EXPECT_EQ(r.corrupt, 100u);
+  EXPECT_EQ(r.lost, 100u);
 }
 
 TEST_F(PerfRunTest, CountsAreExactWithMultiAckAndPrefetch) {
@@ -340,6 +439,19 @@ TEST_F(PerfRunTest, BacklogPublishesThenDrains) {
   EXPECT_GT(r.drain_rate, 0);
   const std::string summary = FormatSummary(r, false);
   EXPECT_NE(summary.find("\nbacklog_published=20001 publish_rate="), std::string::npos) << summary;
+}
+
+TEST_F(PerfRunTest, BacklogPausesBeforeConsuming) {
+  const Result r = Run({"--backlog", "1000", "-c", "100", "--backlog-pause", "0.3", "-i", "0.1"});
+  EXPECT_TRUE(r.ok());
+  EXPECT_EQ(r.received, 1000u);
+  const size_t published = progress_.find("event=published time=");
+  const size_t consuming = progress_.find("event=consuming time=");
+  ASSERT_NE(published, std::string::npos) << progress_;
+  ASSERT_NE(consuming, std::string::npos) << progress_;
+  const double from = std::stod(progress_.substr(published + 21));
+  const double to = std::stod(progress_.substr(consuming + 21));
+  EXPECT_GE(to - from, 0.3) << progress_;
 }
 
 TEST_F(PerfRunTest, DurationAndRateLimit) {
