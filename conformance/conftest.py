@@ -5,6 +5,10 @@ The broker is AMQP_URL if set (scripts/conformance starts a reference RabbitMQ t
 otherwise the session starts Warren from WARREN_BIN (default build/test/server/warren) on a free
 port with a temporary data directory, and stops it at the end.
 
+Tests of durability use restart_broker, which restarts either broker cleanly with its data kept
+and at the same URL: Warren itself, or RabbitMQ through scripts/rabbitmq restart on the state
+directory scripts/conformance passes as CONFORMANCE_RABBITMQ_DIR.
+
     bash scripts/conformance rabbitmq    # the reference: every test must pass here
     bash scripts/conformance warren      # Warren, which must match it
 
@@ -20,7 +24,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 
 import pika
 import pytest
@@ -30,6 +33,8 @@ import helpers
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WARREN_START_TIMEOUT = 10.0
 WARREN_STOP_TIMEOUT = 5.0
+# scripts/rabbitmq restart bounds itself (20 s to stop, 60 s to start); this is a backstop.
+RABBITMQ_RESTART_TIMEOUT = 120.0
 
 
 def pytest_configure(config):
@@ -71,22 +76,89 @@ def _sanitizer_report(path):
     return "ERROR: AddressSanitizer" in text or "runtime error:" in text or "ERROR: LeakSanitizer" in text
 
 
-def _stop(proc):
-    """SIGTERM to Warren's process group, SIGKILL if it is still there after 5 s."""
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    try:
-        proc.wait(timeout=WARREN_STOP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait(timeout=WARREN_STOP_TIMEOUT)
+class Warren:
+    """A Warren process on a fixed port with a data directory, which can be restarted on the
+    same port with the same data. Every run appends to one log, so that the sanitizer check at
+    the end covers them all."""
+
+    def __init__(self, binary, port, data_dir, log_path):
+        self.binary = binary
+        self.port = port
+        self.data_dir = data_dir
+        self.log_path = log_path
+        self.proc = None  # the last process started
+        self._running = None  # the process stop() has yet to stop
+        # Exit statuses other than 0 of the runs stopped so far.
+        self.bad_exits = []
+
+    @property
+    def url(self):
+        return "amqp://guest:guest@127.0.0.1:%d/%%2F" % self.port
+
+    def start(self):
+        """Starts Warren and waits (bounded) until it accepts connections; on failure stops it
+        and raises RuntimeError with the log tail."""
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [
+                    self.binary,
+                    "--amqp-port", str(self.port),
+                    "--management-port", "0",
+                    "--data-dir", self.data_dir,
+                    "--log-level", "info",
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self._running = self.proc
+        deadline = time.monotonic() + WARREN_START_TIMEOUT
+        while not _accepts_tcp(self.port):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(
+                    "conformance: Warren did not accept connections on 127.0.0.1:%d within "
+                    "%.0f s (exit status %s); log tail:\n%s"
+                    % (self.port, WARREN_START_TIMEOUT, self.proc.returncode,
+                       _log_tail(self.log_path))
+                )
+            time.sleep(0.05)
+
+    def stop(self):
+        """SIGTERM to Warren's process group, SIGKILL if it is still there after 5 s. Records an
+        exit status other than 0 (a crash, or a kill) in bad_exits."""
+        proc, self._running = self._running, None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                proc.wait(timeout=WARREN_STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                proc.wait(timeout=WARREN_STOP_TIMEOUT)
+        if proc.returncode != 0:
+            self.bad_exits.append(proc.returncode)
+
+    def restart(self):
+        """Stops Warren cleanly and starts it again on the same port with the same data
+        directory. Raises RuntimeError if it did not exit with status 0 or does not come back."""
+        self.stop()
+        if self.bad_exits:
+            raise RuntimeError(
+                "conformance: Warren exited with status %s on SIGTERM; log tail:\n%s"
+                % (self.bad_exits[-1], _log_tail(self.log_path))
+            )
+        with open(self.log_path, "a") as log:
+            log.write("--- conformance: restarting Warren ---\n")
+        self.start()
 
 
 def _raise_keyboard_interrupt(_signum, _frame):
@@ -94,11 +166,10 @@ def _raise_keyboard_interrupt(_signum, _frame):
 
 
 @pytest.fixture(scope="session")
-def amqp_url():
-    """The URL of the broker under test."""
-    url = os.environ.get("AMQP_URL")
-    if url:
-        yield url
+def warren():
+    """The Warren this session started, or None when AMQP_URL names the broker."""
+    if os.environ.get("AMQP_URL"):
+        yield None
         return
     binary = os.environ.get("WARREN_BIN", os.path.join(REPO, "build", "test", "server", "warren"))
     if not os.access(binary, os.X_OK):
@@ -106,53 +177,69 @@ def amqp_url():
     # A SIGTERM to pytest unwinds like Ctrl-C, so that the finalizer below still stops Warren.
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     tmp = tempfile.TemporaryDirectory(prefix="warren-conformance-")
-    port = _free_port()
-    log_path = os.path.join(tmp.name, "warren.log")
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [
-                binary,
-                "--amqp-port", str(port),
-                "--management-port", "0",
-                "--data-dir", os.path.join(tmp.name, "data"),
-                "--log-level", "info",
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    w = Warren(
+        binary, _free_port(), os.path.join(tmp.name, "data"), os.path.join(tmp.name, "warren.log")
+    )
     try:
-        deadline = time.monotonic() + WARREN_START_TIMEOUT
-        while not _accepts_tcp(port):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                _stop(proc)
-                pytest.exit(
-                    "conformance: Warren did not accept connections on 127.0.0.1:%d within %.0f s "
-                    "(exit status %s); log tail:\n%s"
-                    % (port, WARREN_START_TIMEOUT, proc.returncode, _log_tail(log_path)),
-                    2,
-                )
-            time.sleep(0.05)
-        yield "amqp://guest:guest@127.0.0.1:%d/%%2F" % port
-        if proc.poll() is not None:
+        try:
+            w.start()
+        except RuntimeError as e:
+            pytest.exit(str(e), 2)
+        yield w
+        if w.proc.poll() is not None:
             # Straight to the terminal: pytest would capture it otherwise.
             sys.__stderr__.write(
                 "\nconformance: Warren exited during the run (status %s); log tail:\n%s\n"
-                % (proc.returncode, _log_tail(log_path))
+                % (w.proc.returncode, _log_tail(w.log_path))
             )
     finally:
-        _stop(proc)
-        failed = proc.returncode != 0 or _sanitizer_report(log_path)
-        tail = _log_tail(log_path, 80)
+        w.stop()
+        failed = w.bad_exits or _sanitizer_report(w.log_path)
+        tail = _log_tail(w.log_path, 80)
         tmp.cleanup()
     # A broker that crashed, or that a sanitizer caught, fails the run even if every test
     # passed: its clean exit on SIGTERM is part of what is tested.
     if failed:
         raise RuntimeError(
             "conformance: Warren exited with status %s or reported a sanitizer error; log tail:\n%s"
-            % (proc.returncode, tail)
+            % (", ".join(map(str, w.bad_exits)) or 0, tail)
         )
+
+
+@pytest.fixture(scope="session")
+def amqp_url(warren):
+    """The URL of the broker under test."""
+    return warren.url if warren is not None else os.environ["AMQP_URL"]
+
+
+@pytest.fixture(scope="session")
+def restart_broker(amqp_url, warren):
+    """A function that restarts the broker under test cleanly and returns once it accepts
+    connections again at the same URL, with its durable state: Warren is stopped with SIGTERM and
+    started with the same data directory and port; the reference RabbitMQ is restarted by
+    `scripts/rabbitmq restart CONFORMANCE_RABBITMQ_DIR`. Connections open before the restart are
+    closed by it. Skips the test if the broker was given only as AMQP_URL."""
+    if warren is not None:
+        return warren.restart
+    state = os.environ.get("CONFORMANCE_RABBITMQ_DIR")
+    if not state:
+        pytest.skip("AMQP_URL without CONFORMANCE_RABBITMQ_DIR: the broker cannot be restarted")
+
+    def restart():
+        done = subprocess.run(
+            ["bash", os.path.join(REPO, "scripts", "rabbitmq"), "restart", state],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=RABBITMQ_RESTART_TIMEOUT,
+        )
+        if done.returncode != 0 or done.stdout.strip() != amqp_url:
+            raise RuntimeError(
+                "conformance: scripts/rabbitmq restart failed (status %d, printed %r):\n%s"
+                % (done.returncode, done.stdout, done.stderr)
+            )
+
+    return restart
 
 
 @pytest.fixture(scope="session")
@@ -179,81 +266,9 @@ def _skip_warren_only(request):
         pytest.skip("Warren-only behaviour")
 
 
-class Broker:
-    """Per-test access to the broker: bounded connections and unique names, all cleaned up."""
-
-    def __init__(self, url, test_name):
-        self.url = url
-        self.test_name = test_name
-        self._connections = []
-        self._queues = []
-        self._exchanges = []
-        self._default = None
-
-    def connect(self, **overrides):
-        """A new BlockingConnection with bounded timeouts; ConnectionParameters fields can be
-        overridden (heartbeat, frame_max, channel_max, credentials, virtual_host ...)."""
-        conn = pika.BlockingConnection(helpers.parameters(self.url, **overrides))
-        self._connections.append(conn)
-        return conn
-
-    @property
-    def connection(self):
-        """The test's default connection (opened on first use, reopened if it was closed)."""
-        if self._default is None or not self._default.is_open:
-            self._default = self.connect()
-        return self._default
-
-    def channel(self):
-        """A new channel on the default connection."""
-        return self.connection.channel()
-
-    def queue_name(self, tag="q"):
-        """A unique queue name, deleted at the end of the test if it still exists."""
-        name = "conf-%s-%s-%s" % (self.test_name[:40], tag, uuid.uuid4().hex[:10])
-        self._queues.append(name)
-        return name
-
-    def exchange_name(self, tag="x"):
-        """A unique exchange name, deleted at the end of the test if it still exists."""
-        name = "conf-%s-%s-%s" % (self.test_name[:40], tag, uuid.uuid4().hex[:10])
-        self._exchanges.append(name)
-        return name
-
-    def close(self):
-        for conn in self._connections:
-            if conn.is_open:
-                try:
-                    conn.close()
-                except Exception:
-                    pass
-        if not (self._queues or self._exchanges):
-            return
-        conn = pika.BlockingConnection(helpers.parameters(self.url))
-        try:
-            ch = conn.channel()
-            for name in self._queues:
-                ch = self._delete(conn, ch, lambda c: c.queue_delete(name))
-            for name in self._exchanges:
-                ch = self._delete(conn, ch, lambda c: c.exchange_delete(name))
-        finally:
-            if conn.is_open:
-                conn.close()
-
-    @staticmethod
-    def _delete(conn, ch, op):
-        # Deleting something that does not exist is fine in RabbitMQ; whatever the broker says,
-        # cleanup goes on, on a fresh channel if this one was closed.
-        try:
-            op(ch)
-        except pika.exceptions.AMQPChannelError:
-            pass
-        return ch if ch.is_open else conn.channel()
-
-
 @pytest.fixture
 def broker(amqp_url, request):
-    b = Broker(amqp_url, re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name))
+    b = helpers.Broker(amqp_url, re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name))
     yield b
     b.close()
 

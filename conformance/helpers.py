@@ -1,8 +1,9 @@
-"""Small helpers the conformance tests share: bounded pika parameters, bounded event loops,
-and assertions on the errors a broker reports."""
+"""Small helpers the conformance tests share: bounded pika parameters, per-test access to the
+broker, bounded event loops, and assertions on the errors a broker reports."""
 
 import contextlib
 import time
+import uuid
 
 import pika
 import pytest
@@ -25,6 +26,85 @@ def parameters(url, **overrides):
     for key, value in overrides.items():
         setattr(params, key, value)
     return params
+
+
+class Broker:
+    """Per-test access to the broker: bounded connections and unique names, all cleaned up."""
+
+    def __init__(self, url, test_name):
+        self.url = url
+        self.test_name = test_name
+        self._connections = []
+        self._queues = []
+        self._exchanges = []
+        self._default = None
+
+    def connect(self, **overrides):
+        """A new BlockingConnection with bounded timeouts; ConnectionParameters fields can be
+        overridden (heartbeat, frame_max, channel_max, credentials, virtual_host ...)."""
+        conn = pika.BlockingConnection(parameters(self.url, **overrides))
+        self._connections.append(conn)
+        return conn
+
+    @property
+    def connection(self):
+        """The test's default connection (opened on first use, reopened if it was closed)."""
+        if self._default is None or not self._default.is_open:
+            self._default = self.connect()
+        return self._default
+
+    def channel(self):
+        """A new channel on the default connection."""
+        return self.connection.channel()
+
+    def queue_name(self, tag="q"):
+        """A unique queue name, deleted at the end of the test if it still exists."""
+        name = "conf-%s-%s-%s" % (self.test_name[:40], tag, uuid.uuid4().hex[:10])
+        self._queues.append(name)
+        return name
+
+    def exchange_name(self, tag="x"):
+        """A unique exchange name, deleted at the end of the test if it still exists."""
+        name = "conf-%s-%s-%s" % (self.test_name[:40], tag, uuid.uuid4().hex[:10])
+        self._exchanges.append(name)
+        return name
+
+    def drop_connections(self):
+        """Closes the test's connections, whatever state they are in, and forgets them: after a
+        broker restart they are dead. The next use of `connection` opens a fresh one."""
+        for conn in self._connections:
+            if conn.is_open:
+                try:
+                    conn.close()
+                except Exception:
+                    pass
+        self._connections = []
+        self._default = None
+
+    def close(self):
+        self.drop_connections()
+        if not (self._queues or self._exchanges):
+            return
+        conn = pika.BlockingConnection(parameters(self.url))
+        try:
+            ch = conn.channel()
+            for name in self._queues:
+                ch = self._delete(conn, ch, lambda c: c.queue_delete(name))
+            for name in self._exchanges:
+                ch = self._delete(conn, ch, lambda c: c.exchange_delete(name))
+        finally:
+            if conn.is_open:
+                conn.close()
+
+    @staticmethod
+    def _delete(conn, ch, op):
+        # Deleting something that does not exist is fine in RabbitMQ; whatever the broker says,
+        # cleanup goes on, on a fresh channel if this one was closed.
+        try:
+            op(ch)
+        except pika.exceptions.AMQPChannelError:
+            pass
+        return ch if ch.is_open else conn.channel()
 
 
 def pump(conn, until=None, timeout=WAIT):
