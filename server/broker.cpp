@@ -4,9 +4,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+#include <cstdlib>
+#include <unordered_map>
 #include <vector>
 
 #include "server/connection.h"
+#include "server/password.h"
 
 namespace warren::server {
 
@@ -17,8 +21,8 @@ using boost::asio::ip::tcp;
 Broker::Broker(boost::asio::io_context& io, Config config)
     : io_(io), config_(std::move(config)), acceptor_(io), random_(std::random_device{}()) {
   vhosts_[config_.default_vhost] = std::make_unique<VirtualHost>(this, config_.default_vhost);
-  users_[config_.default_user] =
-      User{config_.default_user, config_.default_pass, config_.default_user_loopback_only};
+  users_[config_.default_user] = User{config_.default_user, HashPassword(config_.default_pass),
+                                      "administrator", config_.default_user_loopback_only};
 }
 
 Broker::~Broker() = default;
@@ -80,6 +84,100 @@ void Broker::Shutdown(std::function<void()> done) {
   (*poll)(100);
 }
 
+Status Broker::Recover(Store* store, RecoveryStats* stats) {
+  RecoveredState state;
+  Status s = store->Recover(&state);
+  if (!s.ok()) return s;
+  store_ = store;
+  store_->SetSyncCallback(
+      [this](uint64_t batch, const Status& status) { OnStoreSynced(batch, status); });
+
+  if (state.vhosts.empty()) {
+    // A first start: the defaults are what there is, and they are kept from now on.
+    const User& user = users_.begin()->second;
+    store_->PutVhost(config_.default_vhost);
+    store_->PutUser(StoredUser{user.name, user.password_hash, user.tags});
+    store_->PutPermission(
+        StoredPermission{config_.default_vhost, config_.default_user, ".*", ".*", ".*"});
+  } else {
+    users_.clear();
+  }
+  for (const std::string& name : state.vhosts) {
+    if (FindVhost(name) == nullptr) vhosts_[name] = std::make_unique<VirtualHost>(this, name);
+  }
+  for (const StoredUser& u : state.users) {
+    users_[u.name] = User{u.name, u.password_hash, u.tags,
+                          config_.default_user_loopback_only && u.name == config_.default_user};
+  }
+  for (const StoredExchange& e : state.exchanges) {
+    VirtualHost* vhost = FindVhost(e.vhost);
+    const auto type = ParseExchangeType(e.type);
+    if (vhost == nullptr || !type || vhost->FindExchange(e.name) != nullptr) continue;
+    vhost->AddExchange(e.name, *type,
+                       ExchangeOptions{true, e.auto_delete, e.internal, e.arguments});
+  }
+  std::unordered_map<uint64_t, Queue*> by_id;
+  for (const StoredQueue& q : state.queues) {
+    VirtualHost* vhost = FindVhost(q.vhost);
+    if (vhost == nullptr || vhost->FindQueue(q.name) != nullptr) continue;
+    QueueOptions options;
+    options.durable = true;
+    options.auto_delete = q.auto_delete;
+    options.arguments = q.arguments;
+    Queue* queue = vhost->AddQueue(q.name, std::move(options));
+    queue->AttachStore(store_, q.id, true);
+    by_id[q.id] = queue;
+  }
+  for (const auto& [id, entries] : state.entries) {
+    auto it = by_id.find(id);
+    if (it == by_id.end()) continue;
+    it->second->Restore(entries);
+    stats->messages += entries.size();
+  }
+  stats->queues = by_id.size();
+  for (const StoredBinding& b : state.bindings) {
+    VirtualHost* vhost = FindVhost(b.vhost);
+    Exchange* source = vhost != nullptr ? vhost->FindExchange(b.source) : nullptr;
+    Destination destination;
+    if (b.to_exchange) {
+      Exchange* e = vhost != nullptr ? vhost->FindExchange(b.destination) : nullptr;
+      destination = e;
+      if (e == nullptr) source = nullptr;
+    } else {
+      Queue* q = vhost != nullptr ? vhost->FindQueue(b.destination) : nullptr;
+      destination = q;
+      if (q == nullptr) source = nullptr;
+    }
+    if (source == nullptr) {
+      spdlog::warn("binding from '{}' to '{}' in vhost '{}' has a missing end; not restored",
+                   b.source, b.destination, b.vhost);
+      continue;
+    }
+    vhost->Bind(source, Binding{destination, b.routing_key, b.arguments});
+  }
+  for (auto& [name, vhost] : vhosts_) vhost->AttachStore(store_);
+  return Status::Ok();
+}
+
+void Broker::AwaitSync(std::weak_ptr<Connection> connection) {
+  awaiting_sync_.push_back(std::move(connection));
+}
+
+void Broker::OnStoreSynced(uint64_t batch, const Status& status) {
+  if (!status.ok()) {
+    // Confirms must never cover what is not on disk, and the disk is failing: stop, as
+    // RabbitMQ and databases do, rather than go on without durability.
+    spdlog::critical("storage: batch {} could not be written ({}); stopping", batch, status.text());
+    spdlog::default_logger()->flush();
+    std::_Exit(70);
+  }
+  std::vector<std::weak_ptr<Connection>> waiting;
+  waiting.swap(awaiting_sync_);
+  for (auto& weak : waiting) {
+    if (auto connection = weak.lock()) connection->OnStoreSynced();
+  }
+}
+
 VirtualHost* Broker::FindVhost(std::string_view name) const {
   auto it = vhosts_.find(name);
   return it == vhosts_.end() ? nullptr : it->second.get();
@@ -88,7 +186,7 @@ VirtualHost* Broker::FindVhost(std::string_view name) const {
 const User* Broker::Authenticate(std::string_view user, std::string_view password,
                                  bool from_loopback, std::string* why) const {
   auto it = users_.find(user);
-  if (it == users_.end() || it->second.password != password) {
+  if (it == users_.end() || !CheckPassword(it->second.password_hash, password)) {
     *why = "invalid credentials for user '" + std::string(user) + "'";
     return nullptr;
   }

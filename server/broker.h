@@ -13,9 +13,11 @@
 #include <string>
 #include <string_view>
 #include <unordered_set>
+#include <vector>
 
 #include "amqp/status.h"
 #include "server/config.h"
+#include "server/store.h"
 #include "server/vhost.h"
 
 namespace warren::server {
@@ -25,8 +27,15 @@ class Connection;
 
 struct User {
   std::string name;
-  std::string password;
+  std::string password_hash;  // see server/password.h
+  std::string tags;
   bool loopback_only = false;
+};
+
+// What Broker::Recover found.
+struct RecoveryStats {
+  size_t queues = 0;
+  size_t messages = 0;
 };
 
 class Broker {
@@ -34,6 +43,15 @@ class Broker {
   // `io` must outlive the broker; all of the broker's work runs on it.
   Broker(boost::asio::io_context& io, Config config);
   ~Broker();
+
+  // Restores the entities and messages `store` holds (on a first start: writes the default
+  // virtual host, user and permissions to it), then writes every later change to it.
+  // Call once, before Listen; `store` must outlive the broker.
+  amqp::Status Recover(Store* store, RecoveryStats* stats);
+  // The store, or nullptr for a broker that keeps everything in memory.
+  Store* store() const { return store_; }
+  // Calls `connection`->OnStoreSynced() after the store's next sync.
+  void AwaitSync(std::weak_ptr<Connection> connection);
 
   // Opens the AMQP listener and starts accepting. Fails if the port cannot be bound.
   amqp::Status Listen();
@@ -64,6 +82,7 @@ class Broker {
 
  private:
   void DoAccept();
+  void OnStoreSynced(uint64_t batch, const amqp::Status& status);
 
   static constexpr size_t kReadScratchSize = 64 * 1024;
 
@@ -74,6 +93,8 @@ class Broker {
   uint64_t next_connection_id_ = 1;
   std::map<std::string, std::unique_ptr<VirtualHost>, std::less<>> vhosts_;
   std::map<std::string, User, std::less<>> users_;
+  Store* store_ = nullptr;
+  std::vector<std::weak_ptr<Connection>> awaiting_sync_;
   std::unordered_set<Connection*> connections_;
   std::mt19937_64 random_;
   bool shutting_down_ = false;

@@ -493,7 +493,9 @@ void Channel::OnQueueDeleted(Queue* queue) {
     it = consumers_.erase(it);
   }
   for (Unacked& u : unacked_) {
-    if (u.queue == queue) u.queue = nullptr;
+    if (u.queue != queue) continue;
+    queue->OnSettled(u.message);
+    u.queue = nullptr;
   }
 }
 
@@ -653,6 +655,18 @@ void Channel::Route(const Publish& publish, const std::vector<Queue*>& queues) {
                           message.exchange(), message.routing_key()},
         message);
   }
+  // A persistent message's body is stored once, for every durable queue it reaches; the
+  // queues add their index entries as they enqueue it.
+  bool stored = false;
+  if (message.persistent()) {
+    uint32_t durable = 0;
+    for (const Queue* queue : queues) durable += queue->stores_messages() ? 1 : 0;
+    if (durable != 0) {
+      Store* store = connection_->broker()->store();
+      publish.message->set_store_id(store->AddBody(message, durable), durable > 1);
+      stored = true;
+    }
+  }
   // Enqueueing delivers to consumers but never routes or changes bindings, so `queues`
   // stays valid throughout.
   for (Queue* queue : queues) {
@@ -661,14 +675,35 @@ void Channel::Route(const Publish& publish, const std::vector<Queue*>& queues) {
       queue->AddPausedPublisher(connection_->weak_from_this());
     }
   }
-  if (confirm_mode_) confirm_up_to_ = next_publish_seq_++;
+  if (!confirm_mode_) return;
+  confirm_up_to_ = next_publish_seq_++;
+  // Confirmed only once its batch is on disk.
+  if (stored) {
+    durable_waits_.push_back(
+        DurableWait{confirm_up_to_, connection_->broker()->store()->pending_batch()});
+  }
 }
 
-void Channel::FlushConfirms() {
-  if (confirm_up_to_ <= confirmed_up_to_) return;
-  const bool multiple = confirm_up_to_ - confirmed_up_to_ > 1;
-  Send(amqp::BasicAck{confirm_up_to_, multiple});
-  confirmed_up_to_ = confirm_up_to_;
+bool Channel::FlushConfirms() {
+  if (closed_) {
+    durable_waits_.clear();
+    return false;
+  }
+  uint64_t up_to = confirm_up_to_;
+  if (!durable_waits_.empty()) {
+    const uint64_t synced = connection_->broker()->store()->synced_batch();
+    while (!durable_waits_.empty() && durable_waits_.front().batch <= synced) {
+      durable_waits_.pop_front();
+    }
+    // Confirms go out in order: nothing from the first publish still waiting on.
+    if (!durable_waits_.empty()) up_to = std::min(up_to, durable_waits_.front().publish_seq - 1);
+  }
+  if (up_to > confirmed_up_to_) {
+    const bool multiple = up_to - confirmed_up_to_ > 1;
+    Send(amqp::BasicAck{up_to, multiple});
+    confirmed_up_to_ = up_to;
+  }
+  return !durable_waits_.empty();
 }
 
 Status Channel::On(const amqp::ConfirmSelect& m) {
@@ -796,7 +831,11 @@ void Channel::Deliver(Consumer* consumer, QueuedMessage message) {
       id_,
       amqp::BasicDeliver{consumer->tag, tag, message.redelivered, m.exchange(), m.routing_key()},
       m);
-  if (consumer->no_ack) return;
+  if (consumer->no_ack) {
+    consumer->queue->OnSettled(message);
+    return;
+  }
+  consumer->queue->OnDelivered(message);
   ++consumer->unacked;
   ++consumer_unacked_;
   unacked_.push_back(Unacked{tag, consumer->queue, consumer, true, std::move(message)});
@@ -824,7 +863,12 @@ Status Channel::On(const amqp::BasicGet& m) {
       amqp::BasicGetOk{tag, message->redelivered, msg.exchange(), msg.routing_key(),
                        static_cast<uint32_t>(queue->message_count())},
       msg);
-  if (!m.no_ack) unacked_.push_back(Unacked{tag, queue, nullptr, false, std::move(*message)});
+  if (m.no_ack) {
+    queue->OnSettled(*message);
+  } else {
+    queue->OnDelivered(*message);
+    unacked_.push_back(Unacked{tag, queue, nullptr, false, std::move(*message)});
+  }
   return Status::Ok();
 }
 
@@ -895,6 +939,7 @@ Status Channel::Acknowledge(const PendingAck& ack) {
   touched.clear();
   auto settle = [&](const Unacked& u) {
     Settle(u);
+    if (u.queue != nullptr) u.queue->OnSettled(u.message);
     if (u.consumer != nullptr && u.queue != nullptr &&
         std::find(touched.begin(), touched.end(), u.queue) == touched.end()) {
       touched.push_back(u.queue);

@@ -61,8 +61,10 @@ class Channel : public DeliverySink {
   void OnQueueDeleted(Queue* queue);
   // The connection can take more output again: push to this channel's consumers.
   void ResumeDeliveries();
-  // Sends publisher confirms gathered while handling the last batch of frames.
-  void FlushConfirms();
+  // Sends the publisher confirms that are due: for messages handled in the last batch of
+  // frames, and for persistent ones once the store has synced them. True while some
+  // confirms wait for the store.
+  bool FlushConfirms();
 
  private:
   struct Unacked {
@@ -211,6 +213,12 @@ class Channel : public DeliverySink {
   uint64_t next_publish_seq_ = 1;
   uint64_t confirmed_up_to_ = 0;  // highest publish seq acknowledged to the client
   uint64_t confirm_up_to_ = 0;    // highest publish seq to acknowledge at the next flush
+  // Publishes whose confirm waits until the store has synced `batch`, in order.
+  struct DurableWait {
+    uint64_t publish_seq;
+    uint64_t batch;
+  };
+  std::deque<DurableWait> durable_waits_;
 
   bool tx_mode_ = false;
   std::vector<Publish> tx_publishes_;

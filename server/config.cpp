@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <limits>
+#include <optional>
 #include <string_view>
 
 namespace warren::server {
@@ -67,6 +68,8 @@ constexpr Option kOptions[] = {
     {"--data-dir", "WARREN_DATA_DIR", "data_dir"},
     {"--log-level", "WARREN_LOG_LEVEL", "log.console.level"},
     {"--bind", "WARREN_BIND", "listeners.tcp.address"},
+    {"--fsync", "WARREN_FSYNC", "fsync"},
+    {"--queue-memory-budget", "WARREN_QUEUE_MEMORY_BUDGET", "queue_memory_budget"},
 };
 
 }  // namespace
@@ -86,6 +89,14 @@ Status ApplyConfigSetting(const std::string& key, const std::string& value, Conf
     config->log_level = value;
     return Status::Ok();
   }
+  if (key == "fsync") {
+    if (value != "true" && value != "false") {
+      return Invalid("invalid value '" + value + "' for fsync (true or false)");
+    }
+    config->fsync = value == "true";
+    return Status::Ok();
+  }
+  if (key == "queue_memory_budget") return ParseInt(key, value, &config->queue_memory_budget);
   if (key == "heartbeat") return ParseInt(key, value, &config->heartbeat_seconds);
   if (key == "channel_max") return ParseInt(key, value, &config->channel_max);
   if (key == "frame_max") {
@@ -133,7 +144,13 @@ Status LoadConfig(int argc, const char* const* argv, Config* config) {
     }
   }
   for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
+    std::string_view arg = argv[i];
+    // --flag=value is the same as --flag value.
+    std::optional<std::string> inline_value;
+    if (const size_t eq = arg.find('='); arg.starts_with("--") && eq != std::string_view::npos) {
+      inline_value = std::string(arg.substr(eq + 1));
+      arg = arg.substr(0, eq);
+    }
     if (arg == "--version") {
       config->print_version = true;
       continue;
@@ -147,8 +164,9 @@ Status LoadConfig(int argc, const char* const* argv, Config* config) {
       if (o.flag == arg) option = &o;
     }
     if (option == nullptr) return Invalid("unknown option '" + std::string(arg) + "'");
-    if (i + 1 >= argc) return Invalid(std::string(arg) + " needs a value");
-    Status s = ApplyConfigSetting(std::string(option->key), argv[++i], config);
+    if (!inline_value && i + 1 >= argc) return Invalid(std::string(arg) + " needs a value");
+    Status s = ApplyConfigSetting(std::string(option->key),
+                                  inline_value ? *inline_value : std::string(argv[++i]), config);
     if (!s.ok()) return Invalid(std::string(arg) + ": " + s.text());
   }
   return Status::Ok();

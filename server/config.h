@@ -16,6 +16,11 @@ struct Config {
   uint16_t amqp_port = 5672;  // 0: any free port
   uint16_t management_port = 15672;
   std::string data_dir = "./data";
+  // Sync the write-ahead log before confirming persistent messages. false is unsafe: a
+  // power loss can then lose confirmed messages (the guarantee RabbitMQ's classic queues give).
+  bool fsync = true;
+  // Bytes of message bodies a queue keeps in memory; the rest waits on disk.
+  uint64_t queue_memory_budget = 16ull << 20;
   std::string log_level = "info";  // trace, debug, info, warning, error, critical, off
 
   // Offered in connection.tune; a client may ask for less.
@@ -41,7 +46,8 @@ amqp::Status LoadConfig(int argc, const char* const* argv, Config* config);
 
 // Applies one rabbitmq.conf-style `key = value` setting (listeners.tcp.default,
 // management.tcp.port, log.console.level, heartbeat, frame_max, channel_max,
-// max_message_size, default_vhost, default_user, default_pass, loopback_users).
+// max_message_size, default_vhost, default_user, default_pass, loopback_users, fsync,
+// queue_memory_budget).
 amqp::Status ApplyConfigSetting(const std::string& key, const std::string& value, Config* config);
 
 }  // namespace warren::server

@@ -212,10 +212,26 @@ void Connection::ProcessFrames() {
     release_read_buffer_ = false;
     reader_.ReleaseIfEmpty();
   }
-  for (auto& [id, channel] : channels_) channel->FlushConfirms();
+  FlushConfirms();
   ScheduleFlush();
   // A paused connection keeps its unread frames buffered until ResumePublishing.
   if (!reading_stopped_ && !paused_ && !torn_down_ && !close_after_write_) DoRead();
+}
+
+void Connection::FlushConfirms() {
+  bool waiting = false;
+  for (auto& [id, channel] : channels_) waiting |= channel->FlushConfirms();
+  if (waiting && !awaiting_sync_) {
+    awaiting_sync_ = true;
+    broker_->AwaitSync(weak_from_this());
+  }
+}
+
+void Connection::OnStoreSynced() {
+  awaiting_sync_ = false;
+  if (torn_down_) return;
+  FlushConfirms();
+  ScheduleFlush();
 }
 
 bool Connection::PausePublishing() {

@@ -77,6 +77,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void ResumePublishing();
   bool publishing_paused() const { return paused_; }
 
+  // Sends the publisher confirms that are due on every channel; asks the broker to call
+  // OnStoreSynced when some wait for the store.
+  void FlushConfirms();
+  // The store has synced a batch: confirms waiting for it may go out.
+  void OnStoreSynced();
+
   // Server-initiated close: sends connection.close with `error` and waits (bounded) for
   // close-ok. `class_id`/`method_id` name the method that caused it, if any.
   void Close(const amqp::Status& error, uint16_t class_id = 0, uint16_t method_id = 0);
@@ -146,6 +152,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool last_read_filled_ = false;  // the last read filled the space it had: read more at once  //
                                    // free the read buffer once the frames are handled
   bool paused_ = false;            // publishing paused by flow control
+  bool awaiting_sync_ = false;     // registered with the broker for OnStoreSynced
   bool reading_stopped_ = false;   // the connection failed or closes: never read again
   bool write_in_progress_ = false;
   bool flush_scheduled_ = false;

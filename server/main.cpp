@@ -4,11 +4,14 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio.hpp>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <memory>
 
 #include "server/broker.h"
 #include "server/config.h"
+#include "storage/rocks_store.h"
 
 int main(int argc, char** argv) {
   using warren::server::Broker;
@@ -34,7 +37,31 @@ int main(int argc, char** argv) {
   spdlog::set_level(level);
 
   boost::asio::io_context io(1);
+  // Declared before the broker, so that it outlives it.
+  std::unique_ptr<warren::storage::RocksStore> store;
+  const auto opening = std::chrono::steady_clock::now();
+  const warren::amqp::Status opened = warren::storage::RocksStore::Open(
+      io, {config.data_dir, config.fsync, static_cast<size_t>(config.queue_memory_budget)}, &store);
+  if (!opened.ok()) {
+    spdlog::critical("{}", opened.text());
+    return 1;
+  }
+  if (!config.fsync) {
+    spdlog::warn("fsync = false: confirmed persistent messages can be lost on a power failure");
+  }
   Broker broker(io, config);
+  warren::server::RecoveryStats recovered;
+  const warren::amqp::Status recovery = broker.Recover(store.get(), &recovered);
+  if (!recovery.ok()) {
+    spdlog::critical("recovery failed: {}", recovery.text());
+    return 1;
+  }
+  spdlog::info("recovered {} queues, {} messages in {} ms from {}", recovered.queues,
+               recovered.messages,
+               std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - opening)
+                   .count(),
+               config.data_dir);
   const warren::amqp::Status listening = broker.Listen();
   if (!listening.ok()) {
     spdlog::critical("{}", listening.text());
@@ -42,7 +69,7 @@ int main(int argc, char** argv) {
   }
   spdlog::info(
       "Warren {} started: amqp port {}, management port {} (management API not built yet), "
-      "data dir {} (storage not built yet)",
+      "data dir {}",
       WARREN_VERSION, broker.amqp_port(), config.management_port, config.data_dir);
 
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);

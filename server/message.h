@@ -57,6 +57,14 @@ class Message {
   char* mutable_body() { return const_cast<char*>(body_start()); }
   // delivery-mode 2; remembered for the storage layer.
   bool persistent() const { return persistent_; }
+  // The key of the stored body (Store::AddBody), 0 while it is not stored; `shared`: the
+  // body is referenced by more than one stored queue.
+  uint64_t store_id() const { return store_id_; }
+  bool store_shared() const { return store_shared_; }
+  void set_store_id(uint64_t id, bool shared) {
+    store_id_ = id;
+    store_shared_ = shared;
+  }
   // Bytes this message occupies on the heap (without the allocator's own overhead).
   size_t memory_size() const { return sizeof(Message) + (body_start() - data()) + body_size_; }
 
@@ -91,11 +99,13 @@ class Message {
   }
 
   uint64_t body_size_;
+  uint64_t store_id_ = 0;
   uint32_t properties_size_;
   uint32_t refs_ = 0;
   uint8_t exchange_size_;
   uint8_t routing_key_size_;
   bool persistent_;
+  bool store_shared_ = false;
 };
 
 // An owning reference to a Message; the last one frees it.

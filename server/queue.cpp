@@ -1,13 +1,24 @@
-// Queue: arrival order, requeue to original position, round-robin push to consumers.
+// Queue: arrival order, requeue to original position, round-robin push to consumers,
+// and the store's view of it: index entries and paging.
 
 #include "server/queue.h"
+
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <utility>
 
 #include "server/connection.h"
+#include "server/vhost.h"
 
 namespace warren::server {
+
+namespace {
+
+// Paging reads at most this many messages at a time.
+constexpr size_t kMaxLoadMessages = 4096;
+
+}  // namespace
 
 Queue::Queue(VirtualHost* vhost, std::string name, QueueOptions options)
     : vhost_(vhost), name_(std::move(name)), options_(std::move(options)) {}
@@ -18,15 +29,88 @@ Queue::~Queue() {
   }
 }
 
+void Queue::AttachStore(Store* store, uint64_t id, bool durable) {
+  store_ = store;
+  store_id_ = id;
+  stores_messages_ = durable;
+}
+
+void Queue::Restore(const std::vector<StoredEntry>& entries) {
+  for (const StoredEntry& e : entries) {
+    QueuedMessage m;
+    m.seq = e.seq;
+    m.body_id = e.body_id;
+    m.size = e.size;
+    m.redelivered = e.delivered;
+    m.stored = true;
+    m.shared = e.shared;
+    ready_bytes_ += m.size;
+    ++unloaded_;
+    ready_.push_back(std::move(m));
+    next_seq_ = std::max(next_seq_, e.seq + 1);
+  }
+}
+
+std::string Queue::vhost_name() const { return vhost_ != nullptr ? vhost_->name() : ""; }
+
+StoredEntry Queue::EntryOf(const QueuedMessage& m) const {
+  return StoredEntry{m.seq, m.body_id, m.size, m.redelivered, m.shared};
+}
+
 void Queue::Enqueue(MessageRef message) {
-  ready_bytes_ += message->body().size();
-  ready_.push_back(QueuedMessage{std::move(message), next_seq_++, false});
+  QueuedMessage entry;
+  entry.seq = next_seq_++;
+  entry.size = static_cast<uint32_t>(message->body().size());
+  if (stores_messages_ && message->store_id() != 0) {
+    entry.stored = true;
+    entry.body_id = message->store_id();
+    entry.shared = message->store_shared();
+    store_->AddEntry(store_id_, EntryOf(entry));
+  }
+  ready_bytes_ += entry.size;
+  if (store_ != nullptr &&
+      (unloaded_ > 0 || loaded_bytes_ + entry.size > store_->queue_memory_budget())) {
+    // Over the memory budget: the body waits on disk (stored ones are there already).
+    if (!entry.stored) {
+      store_->PageOut(store_id_, entry.seq, *message);
+      entry.paged = true;
+    }
+    ++unloaded_;
+  } else {
+    loaded_bytes_ += entry.size;
+    entry.message = std::move(message);
+  }
+  ready_.push_back(std::move(entry));
   Dispatch();
+}
+
+void Queue::OnDelivered(const QueuedMessage& message) {
+  // A redelivered message was marked delivered before.
+  if (message.stored && !message.redelivered) {
+    StoredEntry entry = EntryOf(message);
+    entry.delivered = true;
+    store_->UpdateEntry(store_id_, entry);
+  }
+}
+
+void Queue::OnSettled(const QueuedMessage& message) { Forget(message); }
+
+void Queue::Forget(const QueuedMessage& message) {
+  if (message.stored) store_->RemoveEntry(store_id_, EntryOf(message));
+  if (message.paged) store_->RemovePaged(store_id_, message.seq);
+}
+
+void Queue::Delete() {
+  for (const QueuedMessage& m : ready_) Forget(m);
+  ready_.clear();
+  ready_bytes_ = loaded_bytes_ = unloaded_ = 0;
+  if (stores_messages_) store_->DeleteQueue(vhost_name(), name_);
 }
 
 void Queue::Requeue(QueuedMessage message) {
   message.redelivered = true;
-  ready_bytes_ += message.message->body().size();
+  ready_bytes_ += message.size;
+  loaded_bytes_ += message.size;
   // Requeued messages are usually older than everything ready, so search from the front.
   auto at =
       std::upper_bound(ready_.begin(), ready_.end(), message.seq,
@@ -35,6 +119,12 @@ void Queue::Requeue(QueuedMessage message) {
 }
 
 std::optional<QueuedMessage> Queue::Take() {
+  while (!ready_.empty() && !ready_.front().message) {
+    const size_t before = ready_.size();
+    LoadNow();
+    // A message that cannot be read is dropped (and logged); try the next.
+    if (ready_.size() == before && !ready_.front().message) return std::nullopt;
+  }
   if (ready_.empty()) return std::nullopt;
   QueuedMessage head = PopReady();
   MaybeResumePublishers();
@@ -44,14 +134,16 @@ std::optional<QueuedMessage> Queue::Take() {
 QueuedMessage Queue::PopReady() {
   QueuedMessage head = std::move(ready_.front());
   ready_.pop_front();
-  ready_bytes_ -= head.message->body().size();
+  ready_bytes_ -= head.size;
+  loaded_bytes_ -= head.size;
   return head;
 }
 
 size_t Queue::Purge() {
   const size_t n = ready_.size();
+  for (const QueuedMessage& m : ready_) Forget(m);
   ready_.clear();
-  ready_bytes_ = 0;
+  ready_bytes_ = loaded_bytes_ = unloaded_ = 0;
   MaybeResumePublishers();
   return n;
 }
@@ -79,6 +171,7 @@ void Queue::Dispatch() {
   // nobody could take one.
   size_t refused = 0;
   while (!ready_.empty() && !consumers_.empty() && refused < consumers_.size()) {
+    if (!ready_.front().message) break;  // paged out: wait for the read
     if (next_consumer_ >= consumers_.size()) next_consumer_ = 0;
     Consumer* consumer = consumers_[next_consumer_++];
     if (!consumer->channel->CanDeliver(*consumer)) {
@@ -89,7 +182,73 @@ void Queue::Dispatch() {
     consumer->channel->Deliver(consumer, PopReady());
   }
   dispatching_ = false;
+  // Read ahead while there are consumers to drain what is on disk.
+  if (unloaded_ > 0 && !consumers_.empty() && store_ != nullptr &&
+      loaded_bytes_ < store_->queue_memory_budget() / 2) {
+    RequestLoad();
+  }
   MaybeResumePublishers();
+}
+
+std::vector<LoadRequest> Queue::NextLoad() const {
+  std::vector<LoadRequest> requests;
+  const size_t budget = std::max<size_t>(store_->queue_memory_budget() / 2, 1);
+  size_t bytes = 0;
+  for (const QueuedMessage& m : ready_) {
+    if (requests.size() == kMaxLoadMessages || (bytes >= budget && !requests.empty())) break;
+    if (m.message) continue;
+    requests.push_back(LoadRequest{m.seq, m.body_id, m.paged});
+    bytes += m.size;
+  }
+  return requests;
+}
+
+void Queue::RequestLoad() {
+  if (loading_ || unloaded_ == 0) return;
+  std::vector<LoadRequest> requests = NextLoad();
+  if (requests.empty()) return;
+  loading_ = true;
+  std::weak_ptr<Queue*> alive = alive_;
+  std::vector<LoadRequest> asked = requests;
+  store_->Load(store_id_, std::move(requests),
+               [alive, asked = std::move(asked)](std::vector<MessageRef> messages) {
+                 auto queue = alive.lock();
+                 if (!queue) return;
+                 (*queue)->loading_ = false;
+                 (*queue)->OnLoaded(asked, std::move(messages));
+                 (*queue)->Dispatch();
+               });
+}
+
+void Queue::LoadNow() {
+  std::vector<LoadRequest> requests = NextLoad();
+  if (requests.empty()) return;
+  OnLoaded(requests, store_->LoadNow(store_id_, requests));
+}
+
+void Queue::OnLoaded(const std::vector<LoadRequest>& requests, std::vector<MessageRef> messages) {
+  for (size_t i = 0; i < requests.size() && i < messages.size(); ++i) {
+    auto it = std::lower_bound(
+        ready_.begin(), ready_.end(), requests[i].seq,
+        [](const QueuedMessage& queued, uint64_t seq) { return queued.seq < seq; });
+    if (it == ready_.end() || it->seq != requests[i].seq || it->message) continue;
+    --unloaded_;
+    if (!messages[i]) {
+      spdlog::error("queue '{}' in vhost '{}': message {} could not be read and is dropped", name_,
+                    vhost_name(), it->seq);
+      Forget(*it);
+      ready_bytes_ -= it->size;
+      ready_.erase(it);
+      continue;
+    }
+    if (it->stored) messages[i]->set_store_id(it->body_id, it->shared);
+    if (it->paged) {
+      store_->RemovePaged(store_id_, it->seq);
+      it->paged = false;
+    }
+    it->message = std::move(messages[i]);
+    loaded_bytes_ += it->size;
+  }
 }
 
 void Queue::AddPausedPublisher(std::weak_ptr<Connection> publisher) {

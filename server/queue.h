@@ -4,6 +4,13 @@
 // is delivered and then requeued (reject, nack, recover, or its channel closing) goes
 // back to its original position and is marked redelivered, as RabbitMQ does. Messages
 // delivered and not yet acknowledged are held by the channel they went to, not here.
+//
+// With a store, a durable queue writes an index entry for every persistent message it
+// receives (the body is written once by the publishing channel), marks it delivered when it
+// first goes out for acknowledgement, and removes it when it is settled. Every queue keeps
+// at most Store::queue_memory_budget() bytes of ready bodies in memory: beyond that, new
+// messages are paged out (persistent ones are on disk already; others are written to the
+// store's paged area) and read back in order, ahead of the consumers, as the queue drains.
 
 #pragma once
 
@@ -17,6 +24,7 @@
 
 #include "amqp/table.h"
 #include "server/message.h"
+#include "server/store.h"
 
 namespace warren::server {
 
@@ -25,9 +33,14 @@ class VirtualHost;
 struct Consumer;
 
 struct QueuedMessage {
-  MessageRef message;
-  uint64_t seq = 0;  // position in the queue's arrival order
+  MessageRef message;    // null while paged out
+  uint64_t seq = 0;      // position in the queue's arrival order
+  uint64_t body_id = 0;  // stored: the body's key in the store
+  uint32_t size = 0;     // body bytes
   bool redelivered = false;
+  bool stored = false;  // has an entry in the store's index
+  bool shared = false;  // stored, and the body is shared with other queues
+  bool paged = false;   // a copy is in the store's paged area
 };
 
 // Where a consumer's messages go: the channel it was created on (an interface so that
@@ -70,6 +83,10 @@ class Queue {
   const std::string& name() const { return name_; }
   VirtualHost* vhost() const { return vhost_; }
   const QueueOptions& options() const { return options_; }
+  // Whether persistent messages routed here are written to the store (durable, not
+  // exclusive, and the broker has a store).
+  bool stores_messages() const { return stores_messages_; }
+  uint64_t store_id() const { return store_id_; }
   size_t message_count() const { return ready_.size(); }
   size_t consumer_count() const { return consumers_.size(); }
   const std::vector<Consumer*>& consumers() const { return consumers_; }
@@ -77,8 +94,24 @@ class Queue {
   // consumer goes, but not before it has had one.
   bool has_had_consumers() const { return has_had_consumers_; }
 
-  // Appends a newly routed message and pushes ready messages to consumers.
+  // Gives the queue a store and its id there (see the class comment). `durable`: the queue
+  // is stored, so it writes persistent messages.
+  void AttachStore(Store* store, uint64_t id, bool durable);
+  // Rebuilds the ready messages from the store's entries (at start-up); their bodies stay
+  // on disk until needed.
+  void Restore(const std::vector<StoredEntry>& entries);
+
+  // Appends a newly routed message and pushes ready messages to consumers. A persistent
+  // message must have its body stored already (Message::store_id) if stores_messages().
   void Enqueue(MessageRef message);
+  // A message taken from this queue went out and awaits acknowledgement: the store learns
+  // it was delivered (so that it comes back redelivered after a crash).
+  void OnDelivered(const QueuedMessage& message);
+  // A message taken from this queue is done with (acknowledged, rejected, delivered
+  // without acknowledgement, or its queue deleted): the store forgets it.
+  void OnSettled(const QueuedMessage& message);
+  // The queue is being deleted: forgets its ready messages and its record in the store.
+  void Delete();
   // Puts a delivered message back at its original position, marked redelivered. Call
   // Dispatch() after requeueing a batch.
   void Requeue(QueuedMessage message);
@@ -109,15 +142,35 @@ class Queue {
   static constexpr size_t kFlowHighBytes = 16 << 20;
 
  private:
-  // Takes the head of ready_ (which must not be empty).
+  // Takes the head of ready_ (which must not be empty, and must be in memory).
   QueuedMessage PopReady();
   void MaybeResumePublishers();
+  StoredEntry EntryOf(const QueuedMessage& message) const;
+  std::string vhost_name() const;
+  // Drops a message's copies in the store.
+  void Forget(const QueuedMessage& message);
+  // Paging: which paged-out messages to read next (from the head, up to half the budget).
+  std::vector<LoadRequest> NextLoad() const;
+  // Reads the next paged-out messages in the background, if none are being read.
+  void RequestLoad();
+  // Reads the head's window at once (basic.get).
+  void LoadNow();
+  // Puts read messages in place; their entries may have gone meanwhile.
+  void OnLoaded(const std::vector<LoadRequest>& requests, std::vector<MessageRef> messages);
 
   VirtualHost* vhost_;
   std::string name_;
   QueueOptions options_;
   std::deque<QueuedMessage> ready_;
   size_t ready_bytes_ = 0;  // body bytes of the ready messages
+  Store* store_ = nullptr;
+  uint64_t store_id_ = 0;
+  bool stores_messages_ = false;
+  size_t loaded_bytes_ = 0;  // body bytes of the ready messages in memory
+  size_t unloaded_ = 0;      // ready messages paged out
+  bool loading_ = false;     // a background read is under way
+  // Lets a read that completes after the queue was deleted see that it is gone.
+  std::shared_ptr<Queue*> alive_ = std::make_shared<Queue*>(this);
   std::vector<std::weak_ptr<Connection>> paused_publishers_;
   uint64_t next_seq_ = 0;
   std::vector<Consumer*> consumers_;

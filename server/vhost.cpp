@@ -33,6 +33,10 @@ Queue* VirtualHost::FindQueue(std::string_view name) const {
 
 Exchange* VirtualHost::AddExchange(const std::string& name, ExchangeType type,
                                    ExchangeOptions options) {
+  if (store_ != nullptr && options.durable) {
+    store_->PutExchange(StoredExchange{name_, name, std::string(ExchangeTypeName(type)),
+                                       options.auto_delete, options.internal, options.arguments});
+  }
   auto exchange = std::make_unique<Exchange>(name, type, std::move(options));
   Exchange* raw = exchange.get();
   exchanges_[name] = std::move(exchange);
@@ -43,6 +47,13 @@ Exchange* VirtualHost::AddExchange(const std::string& name, ExchangeType type,
 Queue* VirtualHost::AddQueue(const std::string& name, QueueOptions options) {
   auto queue = std::make_unique<Queue>(this, name, std::move(options));
   Queue* raw = queue.get();
+  if (store_ != nullptr) {
+    const QueueOptions& o = raw->options();
+    const bool durable = o.durable && !o.exclusive;
+    raw->AttachStore(store_, store_->NewQueueId(), durable);
+    if (durable)
+      store_->PutQueue(StoredQueue{name_, name, raw->store_id(), o.auto_delete, o.arguments});
+  }
   queues_[name] = std::move(queue);
   ++topology_version_;
   return raw;
@@ -50,12 +61,45 @@ Queue* VirtualHost::AddQueue(const std::string& name, QueueOptions options) {
 
 bool VirtualHost::Bind(Exchange* source, Binding binding) {
   ++topology_version_;
-  return source->Bind(std::move(binding));
+  std::optional<StoredBinding> stored = StoredBindingOf(*source, binding);
+  if (!source->Bind(std::move(binding))) return false;
+  if (stored) store_->PutBinding(*stored);
+  return true;
 }
 
 bool VirtualHost::Unbind(Exchange* source, const Binding& binding) {
   ++topology_version_;
-  return source->Unbind(binding);
+  if (!source->Unbind(binding)) return false;
+  if (auto stored = StoredBindingOf(*source, binding)) store_->DeleteBinding(*stored);
+  return true;
+}
+
+std::optional<StoredBinding> VirtualHost::StoredBindingOf(const Exchange& source,
+                                                          const Binding& binding) const {
+  if (store_ == nullptr || !source.options().durable || source.name().empty()) return std::nullopt;
+  StoredBinding stored;
+  if (auto* const* queue = std::get_if<Queue*>(&binding.destination)) {
+    if (!(*queue)->stores_messages()) return std::nullopt;
+    stored.destination = (*queue)->name();
+  } else {
+    const Exchange* exchange = std::get<Exchange*>(binding.destination);
+    if (!exchange->options().durable) return std::nullopt;
+    stored.destination = exchange->name();
+    stored.to_exchange = true;
+  }
+  stored.vhost = name_;
+  stored.source = source.name();
+  stored.routing_key = binding.routing_key;
+  stored.arguments = binding.arguments;
+  return stored;
+}
+
+void VirtualHost::ForgetBindings(const Exchange& source, const Destination& destination) {
+  if (store_ == nullptr) return;
+  for (const Binding& b : source.bindings()) {
+    if (b.destination != destination) continue;
+    if (auto stored = StoredBindingOf(source, b)) store_->DeleteBinding(*stored);
+  }
 }
 
 void VirtualHost::ForEachExchange(const std::function<void(Exchange&)>& visit) const {
@@ -68,9 +112,16 @@ void VirtualHost::DeleteExchange(Exchange* exchange) {
   std::unique_ptr<Exchange> doomed = std::move(owned->second);
   exchanges_.erase(owned);
   ++topology_version_;
+  if (store_ != nullptr && exchange->options().durable) {
+    for (const Binding& b : exchange->bindings()) {
+      if (auto stored = StoredBindingOf(*exchange, b)) store_->DeleteBinding(*stored);
+    }
+    store_->DeleteExchange(name_, exchange->name());
+  }
   // Bindings to it from other exchanges; a source losing its last one may auto-delete.
   std::vector<Exchange*> sources;
   for (const auto& [name, source] : exchanges_) {
+    ForgetBindings(*source, Destination(exchange));
     const size_t before = source->bindings().size();
     source->UnbindAll(Destination(exchange));
     if (source->bindings().size() != before) sources.push_back(source.get());
@@ -85,9 +136,11 @@ size_t VirtualHost::DeleteQueue(Queue* queue) {
   queues_.erase(owned);
   ++topology_version_;
   const size_t messages = doomed->message_count();
+  doomed->Delete();
 
   std::vector<Exchange*> sources;
   for (const auto& [name, exchange] : exchanges_) {
+    ForgetBindings(*exchange, Destination(queue));
     const size_t before = exchange->bindings().size();
     exchange->UnbindAll(Destination(queue));
     if (exchange->bindings().size() != before) sources.push_back(exchange.get());

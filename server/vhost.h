@@ -4,11 +4,13 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "server/exchange.h"
 #include "server/queue.h"
+#include "server/store.h"
 
 namespace warren::server {
 
@@ -25,6 +27,11 @@ class VirtualHost {
 
   const std::string& name() const { return name_; }
   Broker* broker() const { return broker_; }
+
+  // From now on, durable exchanges, queues and bindings are written to `store` as they
+  // are added and deleted, and every new queue gets an id there. Entities restored at
+  // start-up are added before this is called, so that they are not written back.
+  void AttachStore(Store* store) { store_ = store; }
 
   Exchange* FindExchange(std::string_view name) const;
   Queue* FindQueue(std::string_view name) const;
@@ -60,7 +67,13 @@ class VirtualHost {
   void ForEachExchange(const std::function<void(Exchange&)>& visit) const;
 
  private:
+  // The binding's record, if both of its ends are stored.
+  std::optional<StoredBinding> StoredBindingOf(const Exchange& source,
+                                               const Binding& binding) const;
+  void ForgetBindings(const Exchange& source, const Destination& destination);
+
   Broker* broker_;
+  Store* store_ = nullptr;
   std::string name_;
   uint64_t topology_version_ = 1;
   NameMap<std::unique_ptr<Exchange>> exchanges_;

@@ -1,0 +1,491 @@
+// RocksStore: group commit on a writer thread, recovery, paging reads.
+
+#include "storage/rocks_store.h"
+
+#include <rocksdb/options.h>
+#include <rocksdb/slice.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "storage/keys.h"
+
+namespace warren::storage {
+
+namespace {
+
+using amqp::ReplyCode;
+using amqp::Status;
+using nlohmann::json;
+
+constexpr const char* kMeta = "meta";
+constexpr const char* kIndex = "index";
+constexpr const char* kBodies = "bodies";
+constexpr const char* kPaged = "paged";
+
+Status DbError(const std::string& what, const rocksdb::Status& s) {
+  return Status::Error(ReplyCode::kInternalError, what + ": " + s.ToString());
+}
+
+// Reads a length-prefixed key part at *pos (see keys.cpp).
+std::string_view ReadPart(std::string_view key, size_t* pos) {
+  if (*pos + 2 > key.size()) return {};
+  const size_t n = static_cast<uint8_t>(key[*pos]) << 8 | static_cast<uint8_t>(key[*pos + 1]);
+  *pos += 2;
+  if (*pos + n > key.size()) return {};
+  std::string_view part = key.substr(*pos, n);
+  *pos += n;
+  return part;
+}
+
+amqp::FieldTable TableOf(const json& j, const char* field) {
+  amqp::FieldTable table;
+  if (j.contains(field) && !TableFromHex(j[field].get<std::string>(), &table)) {
+    spdlog::warn("storage: malformed {} table, ignored", field);
+  }
+  return table;
+}
+
+}  // namespace
+
+RocksStore::RocksStore(boost::asio::io_context& loop, RocksStoreOptions options)
+    : loop_(loop), options_(std::move(options)) {}
+
+Status RocksStore::Open(boost::asio::io_context& loop, RocksStoreOptions options,
+                        std::unique_ptr<RocksStore>* out) {
+  std::unique_ptr<RocksStore> store(new RocksStore(loop, std::move(options)));
+  Status s = store->OpenDb();
+  if (!s.ok()) return s;
+  store->writer_ = std::thread([raw = store.get()] { raw->WriterMain(); });
+  *out = std::move(store);
+  return Status::Ok();
+}
+
+Status RocksStore::OpenDb() {
+  std::error_code ec;
+  std::filesystem::create_directories(options_.dir, ec);
+  if (ec)
+    return Status::Error(ReplyCode::kInternalError,
+                         "cannot create " + options_.dir + ": " + ec.message());
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  options.create_missing_column_families = true;
+  options.max_background_jobs = 2;
+  options.keep_log_file_num = 2;
+  options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  // A bounded WAL keeps recovery after a crash short: older memtables get flushed.
+  options.max_total_wal_size = 256ull << 20;
+
+  rocksdb::ColumnFamilyOptions meta_options;
+  rocksdb::ColumnFamilyOptions index_options;
+  index_options.write_buffer_size = 32ull << 20;
+  rocksdb::ColumnFamilyOptions bodies_options;
+  bodies_options.write_buffer_size = 64ull << 20;
+  bodies_options.compression = rocksdb::kNoCompression;
+  rocksdb::ColumnFamilyOptions paged_options = bodies_options;
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+      {rocksdb::kDefaultColumnFamilyName, meta_options},
+      {kMeta, meta_options},
+      {kIndex, index_options},
+      {kBodies, bodies_options},
+      {kPaged, paged_options},
+  };
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(options, options_.dir, families, &handles_, &db);
+  if (!s.ok()) return DbError("cannot open the database in " + options_.dir, s);
+  db_.reset(db);
+  meta_ = handles_[1];
+  index_ = handles_[2];
+  bodies_ = handles_[3];
+  paged_ = handles_[4];
+  // Paged-out messages belong to the broker that wrote them; they are gone with it.
+  s = db_->DropColumnFamily(paged_);
+  if (s.ok()) s = db_->DestroyColumnFamilyHandle(paged_);
+  if (s.ok()) s = db_->CreateColumnFamily(paged_options, kPaged, &paged_);
+  if (!s.ok()) return DbError("cannot empty the paged column family", s);
+  handles_[4] = paged_;
+  return Status::Ok();
+}
+
+RocksStore::~RocksStore() {
+  if (!db_) return;
+  Submit();
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (writer_.joinable()) writer_.join();
+  for (auto* handle : handles_) db_->DestroyColumnFamilyHandle(handle);
+  db_->Close();
+}
+
+// ---------------------------------------------------------------------------------------
+// Recovery
+
+Status RocksStore::Recover(server::RecoveredState* state) {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), meta_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::string_view key(it->key().data(), it->key().size());
+    const json j = json::parse(std::string_view(it->value().data(), it->value().size()), nullptr,
+                               /*allow_exceptions=*/false);
+    if (key.empty() || j.is_discarded()) {
+      spdlog::warn("storage: unreadable metadata record skipped");
+      continue;
+    }
+    size_t pos = 1;
+    const std::string_view first(ReadPart(key, &pos));
+    switch (key[0]) {
+      case 'v':
+        state->vhosts.emplace_back(first);
+        break;
+      case 'u':
+        state->users.push_back(server::StoredUser{std::string(first),
+                                                  j.value("password_hash", std::string()),
+                                                  j.value("tags", std::string())});
+        break;
+      case 'p':
+        state->permissions.push_back(server::StoredPermission{
+            std::string(first), std::string(ReadPart(key, &pos)),
+            j.value("configure", std::string()), j.value("write", std::string()),
+            j.value("read", std::string())});
+        break;
+      case 'e':
+        state->exchanges.push_back(server::StoredExchange{
+            std::string(first), std::string(ReadPart(key, &pos)), j.value("type", "direct"),
+            j.value("auto_delete", false), j.value("internal", false), TableOf(j, "arguments")});
+        break;
+      case 'q': {
+        server::StoredQueue q{std::string(first), std::string(ReadPart(key, &pos)),
+                              j.value("id", uint64_t{0}), j.value("auto_delete", false),
+                              TableOf(j, "arguments")};
+        next_queue_id_ = std::max(next_queue_id_, q.id + 1);
+        state->queues.push_back(std::move(q));
+        break;
+      }
+      case 'b':
+        state->bindings.push_back(server::StoredBinding{
+            std::string(first), j.value("source", std::string()),
+            j.value("destination", std::string()), j.value("destination_type", "") == "exchange",
+            j.value("routing_key", std::string()), TableOf(j, "arguments")});
+        break;
+      default:
+        spdlog::warn("storage: unknown metadata record kind '{}' skipped", key[0]);
+    }
+  }
+  if (!it->status().ok()) return DbError("reading metadata", it->status());
+
+  // The index: key order is queue order, then arrival order.
+  std::unordered_map<uint64_t, bool> known;
+  for (const auto& q : state->queues) known[q.id] = true;
+  std::vector<std::pair<uint64_t, server::StoredEntry>> orphans;
+  it.reset(db_->NewIterator(rocksdb::ReadOptions(), index_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::string_view key(it->key().data(), it->key().size());
+    if (key.size() != 16) continue;
+    const uint64_t queue_id = ReadBigEndian64(key);
+    const uint64_t seq = ReadBigEndian64(key.substr(8));
+    auto entry = DecodeEntry(seq, std::string_view(it->value().data(), it->value().size()));
+    if (!entry) {
+      spdlog::warn("storage: malformed index entry for queue {} seq {} skipped", queue_id, seq);
+      continue;
+    }
+    next_queue_id_ = std::max(next_queue_id_, queue_id + 1);
+    if (entry->shared) ++shared_refs_[entry->body_id];
+    if (known.count(queue_id) == 0) {
+      orphans.emplace_back(queue_id, *entry);
+      continue;
+    }
+    if (state->entries.empty() || state->entries.back().first != queue_id) {
+      state->entries.emplace_back(queue_id, std::vector<server::StoredEntry>());
+    }
+    state->entries.back().second.push_back(*entry);
+  }
+  if (!it->status().ok()) return DbError("reading the message index", it->status());
+  it.reset(db_->NewIterator(rocksdb::ReadOptions(), bodies_));
+  it->SeekToLast();
+  if (it->Valid()) {
+    next_body_id_ = ReadBigEndian64(std::string_view(it->key().data(), it->key().size())) + 1;
+  }
+  it.reset();
+  if (!orphans.empty()) {
+    spdlog::warn("storage: dropping {} messages of queues that no longer exist", orphans.size());
+    for (const auto& [queue_id, entry] : orphans) RemoveEntry(queue_id, entry);
+  }
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------------------
+// Entities
+
+void RocksStore::PutMeta(const std::string& key, const std::string& json_text) {
+  pending_.Put(meta_, key, json_text);
+  Touch();
+}
+
+void RocksStore::DeleteMeta(const std::string& key) {
+  pending_.Delete(meta_, key);
+  Touch();
+}
+
+void RocksStore::PutVhost(std::string_view name) { PutMeta(VhostKey(name), "{}"); }
+
+void RocksStore::PutUser(const server::StoredUser& user) {
+  PutMeta(UserKey(user.name),
+          json{{"password_hash", user.password_hash}, {"tags", user.tags}}.dump());
+}
+
+void RocksStore::PutPermission(const server::StoredPermission& p) {
+  PutMeta(PermissionKey(p.vhost, p.user),
+          json{{"configure", p.configure}, {"write", p.write}, {"read", p.read}}.dump());
+}
+
+void RocksStore::PutExchange(const server::StoredExchange& e) {
+  PutMeta(ExchangeKey(e.vhost, e.name), json{{"type", e.type},
+                                             {"auto_delete", e.auto_delete},
+                                             {"internal", e.internal},
+                                             {"arguments", TableToHex(e.arguments)}}
+                                            .dump());
+}
+
+void RocksStore::DeleteExchange(std::string_view vhost, std::string_view name) {
+  DeleteMeta(ExchangeKey(vhost, name));
+}
+
+void RocksStore::PutQueue(const server::StoredQueue& q) {
+  PutMeta(QueueKey(q.vhost, q.name),
+          json{{"id", q.id}, {"auto_delete", q.auto_delete}, {"arguments", TableToHex(q.arguments)}}
+              .dump());
+}
+
+void RocksStore::DeleteQueue(std::string_view vhost, std::string_view name) {
+  DeleteMeta(QueueKey(vhost, name));
+}
+
+void RocksStore::PutBinding(const server::StoredBinding& b) {
+  PutMeta(BindingKey(b), json{{"source", b.source},
+                              {"destination", b.destination},
+                              {"destination_type", b.to_exchange ? "exchange" : "queue"},
+                              {"routing_key", b.routing_key},
+                              {"arguments", TableToHex(b.arguments)}}
+                             .dump());
+}
+
+void RocksStore::DeleteBinding(const server::StoredBinding& b) { DeleteMeta(BindingKey(b)); }
+
+// ---------------------------------------------------------------------------------------
+// Messages
+
+uint64_t RocksStore::AddBody(const server::Message& message, uint32_t queue_refs) {
+  const uint64_t id = next_body_id_++;
+  scratch_.clear();
+  EncodeMessageHeader(message, &scratch_);
+  const std::string key = BodyKey(id);
+  const rocksdb::Slice key_slice(key);
+  const rocksdb::Slice parts[2] = {rocksdb::Slice(scratch_),
+                                   rocksdb::Slice(message.body().data(), message.body().size())};
+  pending_.Put(bodies_, rocksdb::SliceParts(&key_slice, 1), rocksdb::SliceParts(parts, 2));
+  if (queue_refs > 1) shared_refs_[id] = queue_refs;
+  Touch();
+  return id;
+}
+
+void RocksStore::AddEntry(uint64_t queue_id, const server::StoredEntry& entry) {
+  pending_.Put(index_, QueueSeqKey(queue_id, entry.seq), EncodeEntry(entry));
+  Touch();
+}
+
+void RocksStore::UpdateEntry(uint64_t queue_id, const server::StoredEntry& entry) {
+  AddEntry(queue_id, entry);
+}
+
+void RocksStore::RemoveEntry(uint64_t queue_id, const server::StoredEntry& entry) {
+  pending_.Delete(index_, QueueSeqKey(queue_id, entry.seq));
+  bool last = true;
+  if (entry.shared) {
+    auto it = shared_refs_.find(entry.body_id);
+    if (it != shared_refs_.end() && --it->second > 0) {
+      last = false;
+    } else if (it != shared_refs_.end()) {
+      shared_refs_.erase(it);
+    }
+  }
+  if (last) pending_.Delete(bodies_, BodyKey(entry.body_id));
+  Touch();
+}
+
+void RocksStore::PageOut(uint64_t queue_id, uint64_t seq, const server::Message& message) {
+  scratch_.clear();
+  EncodeMessageHeader(message, &scratch_);
+  const std::string key = QueueSeqKey(queue_id, seq);
+  const rocksdb::Slice key_slice(key);
+  const rocksdb::Slice parts[2] = {rocksdb::Slice(scratch_),
+                                   rocksdb::Slice(message.body().data(), message.body().size())};
+  pending_paged_.Put(paged_, rocksdb::SliceParts(&key_slice, 1), rocksdb::SliceParts(parts, 2));
+  Touch();
+}
+
+void RocksStore::RemovePaged(uint64_t queue_id, uint64_t seq) {
+  pending_paged_.Delete(paged_, QueueSeqKey(queue_id, seq));
+  Touch();
+}
+
+// ---------------------------------------------------------------------------------------
+// Group commit
+
+void RocksStore::Touch() {
+  if (commit_scheduled_) return;
+  commit_scheduled_ = true;
+  // Runs after the handlers already queued on the loop: the rest of this turn's reads.
+  boost::asio::post(loop_, [this] {
+    commit_scheduled_ = false;
+    CommitIfIdle();
+  });
+}
+
+void RocksStore::CommitIfIdle() {
+  // While a write is in flight the batch keeps growing; OnWritten submits it.
+  if (submitted_ == synced_) Submit();
+}
+
+void RocksStore::Flush() { Submit(); }
+
+void RocksStore::Submit() {
+  if (pending_.Count() == 0 && pending_paged_.Count() == 0) return;
+  Task task;
+  task.batch = ++submitted_;
+  std::swap(task.durable, pending_);
+  std::swap(task.paged, pending_paged_);
+  Enqueue(std::move(task));
+}
+
+void RocksStore::Enqueue(Task task) {
+  {
+    std::lock_guard lock(mutex_);
+    tasks_.push_back(std::move(task));
+  }
+  wake_.notify_one();
+}
+
+void RocksStore::OnWritten(uint64_t batch, const Status& status) {
+  synced_ = batch;
+  if (submitted_ == synced_) Submit();
+  if (sync_callback_) sync_callback_(batch, status);
+}
+
+void RocksStore::WaitIdle() {
+  Submit();
+  std::unique_lock lock(mutex_);
+  idle_.wait(lock, [this] { return tasks_.empty() && !busy_; });
+}
+
+void RocksStore::WriterMain() {
+  for (;;) {
+    Task task;
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
+      if (tasks_.empty()) return;  // stopping, and nothing left
+      task = std::move(tasks_.front());
+      tasks_.pop_front();
+      busy_ = true;
+    }
+    if (task.loaded) {
+      std::vector<std::string> records;
+      std::vector<bool> found;
+      Read(task, &records, &found);
+      boost::asio::post(loop_, [done = std::move(task.loaded), records = std::move(records),
+                                found = std::move(found)]() mutable {
+        done(std::move(records), std::move(found));
+      });
+    } else {
+      Write(task);
+    }
+    {
+      std::lock_guard lock(mutex_);
+      busy_ = false;
+    }
+    idle_.notify_all();
+  }
+}
+
+void RocksStore::Write(Task& task) {
+  rocksdb::Status s;
+  if (task.paged.Count() != 0) {
+    rocksdb::WriteOptions no_wal;
+    no_wal.disableWAL = true;
+    s = db_->Write(no_wal, &task.paged);
+  }
+  if (s.ok() && task.durable.Count() != 0) {
+    rocksdb::WriteOptions synced;
+    synced.sync = options_.fsync;
+    s = db_->Write(synced, &task.durable);
+  }
+  const Status status = s.ok() ? Status::Ok() : DbError("write failed", s);
+  boost::asio::post(loop_, [this, batch = task.batch, status] { OnWritten(batch, status); });
+}
+
+void RocksStore::Read(Task& task, std::vector<std::string>* records, std::vector<bool>* found) {
+  records->resize(task.requests.size());
+  found->assign(task.requests.size(), false);
+  for (size_t i = 0; i < task.requests.size(); ++i) {
+    const server::LoadRequest& r = task.requests[i];
+    rocksdb::Status s =
+        r.paged ? db_->Get(rocksdb::ReadOptions(), paged_, QueueSeqKey(task.queue_id, r.seq),
+                           &(*records)[i])
+                : db_->Get(rocksdb::ReadOptions(), bodies_, BodyKey(r.body_id), &(*records)[i]);
+    (*found)[i] = s.ok();
+    if (!s.ok()) {
+      spdlog::error("storage: cannot read message {} of queue {}: {}", r.seq, task.queue_id,
+                    s.ToString());
+    }
+  }
+}
+
+std::vector<server::MessageRef> RocksStore::Decode(
+    const std::vector<std::string>& records, const std::vector<bool>& found, uint64_t queue_id,
+    const std::vector<server::LoadRequest>& requests) {
+  std::vector<server::MessageRef> messages(records.size());
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (!found[i]) continue;
+    server::Message* m = DecodeMessage(records[i]);
+    if (m == nullptr) {
+      spdlog::error("storage: malformed record for message {} of queue {}", requests[i].seq,
+                    queue_id);
+      continue;
+    }
+    messages[i] = server::MessageRef(m);
+  }
+  return messages;
+}
+
+void RocksStore::Load(uint64_t queue_id, std::vector<server::LoadRequest> requests,
+                      std::function<void(std::vector<server::MessageRef>)> done) {
+  Submit();  // the reads must see every write made so far
+  Task task;
+  task.queue_id = queue_id;
+  task.requests = requests;
+  task.loaded = [this, queue_id, requests = std::move(requests), done = std::move(done)](
+                    std::vector<std::string> records, std::vector<bool> found) {
+    done(Decode(records, found, queue_id, requests));
+  };
+  Enqueue(std::move(task));
+}
+
+std::vector<server::MessageRef> RocksStore::LoadNow(
+    uint64_t queue_id, const std::vector<server::LoadRequest>& requests) {
+  WaitIdle();
+  Task task;
+  task.queue_id = queue_id;
+  task.requests = requests;
+  std::vector<std::string> records;
+  std::vector<bool> found;
+  Read(task, &records, &found);
+  return Decode(records, found, queue_id, requests);
+}
+
+}  // namespace warren::storage
