@@ -223,12 +223,12 @@ Status RocksStore::Recover(server::RecoveredState* state) {
 // Entities
 
 void RocksStore::PutMeta(const std::string& key, const std::string& json_text) {
-  pending_.Put(meta_, key, json_text);
+  meta_batch_.Put(meta_, key, json_text);
   Touch();
 }
 
 void RocksStore::DeleteMeta(const std::string& key) {
-  pending_.Delete(meta_, key);
+  meta_batch_.Delete(meta_, key);
   Touch();
 }
 
@@ -282,62 +282,121 @@ void RocksStore::DeleteBinding(const server::StoredBinding& b) { DeleteMeta(Bind
 
 uint64_t RocksStore::AddBody(const server::Message& message, uint32_t queue_refs) {
   const uint64_t id = next_body_id_++;
-  scratch_.clear();
-  EncodeMessageHeader(message, &scratch_);
-  const std::string key = BodyKey(id);
-  const rocksdb::Slice key_slice(key);
-  const rocksdb::Slice parts[2] = {rocksdb::Slice(scratch_),
-                                   rocksdb::Slice(message.body().data(), message.body().size())};
-  pending_.Put(bodies_, rocksdb::SliceParts(&key_slice, 1), rocksdb::SliceParts(parts, 2));
+  body_at_[id] = body_ops_.size();
+  body_ops_.push_back(BodyOp{id, server::MessageRef(const_cast<server::Message*>(&message))});
   if (queue_refs > 1) shared_refs_[id] = queue_refs;
   Touch();
   return id;
 }
 
 void RocksStore::AddEntry(uint64_t queue_id, const server::StoredEntry& entry) {
-  pending_.Put(index_, QueueSeqKey(queue_id, entry.seq), EncodeEntry(entry));
+  entry_at_[PendingKey{queue_id, entry.seq}] = entry_ops_.size();
+  entry_ops_.push_back(EntryOp{queue_id, entry, /*put=*/true, /*fresh=*/true, /*live=*/true});
   Touch();
 }
 
 void RocksStore::UpdateEntry(uint64_t queue_id, const server::StoredEntry& entry) {
-  AddEntry(queue_id, entry);
+  auto it = entry_at_.find(PendingKey{queue_id, entry.seq});
+  if (it != entry_at_.end() && entry_ops_[it->second].live) {
+    entry_ops_[it->second].entry = entry;
+    return;
+  }
+  entry_at_[PendingKey{queue_id, entry.seq}] = entry_ops_.size();
+  entry_ops_.push_back(EntryOp{queue_id, entry, /*put=*/true, /*fresh=*/false, /*live=*/true});
+  Touch();
 }
 
 void RocksStore::RemoveEntry(uint64_t queue_id, const server::StoredEntry& entry) {
-  pending_.Delete(index_, QueueSeqKey(queue_id, entry.seq));
-  bool last = true;
-  if (entry.shared) {
-    auto it = shared_refs_.find(entry.body_id);
-    if (it != shared_refs_.end() && --it->second > 0) {
-      last = false;
-    } else if (it != shared_refs_.end()) {
-      shared_refs_.erase(it);
-    }
+  auto it = entry_at_.find(PendingKey{queue_id, entry.seq});
+  if (it != entry_at_.end() && entry_ops_[it->second].fresh) {
+    // Added in this batch: nothing of it reaches the disk.
+    entry_ops_[it->second].live = false;
+  } else if (it != entry_at_.end()) {
+    entry_ops_[it->second].put = false;
+  } else {
+    entry_at_[PendingKey{queue_id, entry.seq}] = entry_ops_.size();
+    entry_ops_.push_back(EntryOp{queue_id, entry, /*put=*/false, /*fresh=*/false, /*live=*/true});
   }
-  if (last) pending_.Delete(bodies_, BodyKey(entry.body_id));
+  if (entry.shared) {
+    auto refs = shared_refs_.find(entry.body_id);
+    if (refs != shared_refs_.end() && --refs->second > 0) {
+      Touch();
+      return;
+    }
+    if (refs != shared_refs_.end()) shared_refs_.erase(refs);
+  }
+  auto body = body_at_.find(entry.body_id);
+  if (body != body_at_.end()) {
+    body_ops_[body->second].message = server::MessageRef();
+  } else {
+    body_deletes_.push_back(entry.body_id);
+  }
   Touch();
 }
 
 void RocksStore::PageOut(uint64_t queue_id, uint64_t seq, const server::Message& message) {
-  scratch_.clear();
-  EncodeMessageHeader(message, &scratch_);
-  const std::string key = QueueSeqKey(queue_id, seq);
-  const rocksdb::Slice key_slice(key);
-  const rocksdb::Slice parts[2] = {rocksdb::Slice(scratch_),
-                                   rocksdb::Slice(message.body().data(), message.body().size())};
-  pending_paged_.Put(paged_, rocksdb::SliceParts(&key_slice, 1), rocksdb::SliceParts(parts, 2));
+  paged_at_[PendingKey{queue_id, seq}] = paged_ops_.size();
+  paged_ops_.push_back(
+      PagedOp{queue_id, seq, server::MessageRef(const_cast<server::Message*>(&message))});
   Touch();
 }
 
 void RocksStore::RemovePaged(uint64_t queue_id, uint64_t seq) {
-  pending_paged_.Delete(paged_, QueueSeqKey(queue_id, seq));
+  auto it = paged_at_.find(PendingKey{queue_id, seq});
+  if (it != paged_at_.end()) {
+    paged_ops_[it->second].message = server::MessageRef();  // never written
+  } else {
+    paged_ops_.push_back(PagedOp{queue_id, seq, server::MessageRef()});
+  }
   Touch();
+}
+
+void RocksStore::PutRecord(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* family,
+                           const std::string& key, const server::Message& message) {
+  scratch_.clear();
+  EncodeMessageHeader(message, &scratch_);
+  const rocksdb::Slice key_slice(key);
+  const rocksdb::Slice parts[2] = {rocksdb::Slice(scratch_),
+                                   rocksdb::Slice(message.body().data(), message.body().size())};
+  batch->Put(family, rocksdb::SliceParts(&key_slice, 1), rocksdb::SliceParts(parts, 2));
+}
+
+void RocksStore::Materialize(Task* task) {
+  for (const BodyOp& op : body_ops_) {
+    if (op.message) PutRecord(&task->durable, bodies_, BodyKey(op.id), *op.message);
+  }
+  for (const EntryOp& op : entry_ops_) {
+    if (!op.live) continue;
+    const std::string key = QueueSeqKey(op.queue_id, op.entry.seq);
+    if (op.put) {
+      task->durable.Put(index_, key, EncodeEntry(op.entry));
+    } else {
+      task->durable.Delete(index_, key);
+    }
+  }
+  for (uint64_t id : body_deletes_) task->durable.Delete(bodies_, BodyKey(id));
+  for (const PagedOp& op : paged_ops_) {
+    const std::string key = QueueSeqKey(op.queue_id, op.seq);
+    if (op.message) {
+      PutRecord(&task->paged, paged_, key, *op.message);
+    } else if (paged_at_.count(PendingKey{op.queue_id, op.seq}) == 0) {
+      task->paged.Delete(paged_, key);  // written by an earlier batch
+    }
+  }
+  body_ops_.clear();
+  body_at_.clear();
+  entry_ops_.clear();
+  entry_at_.clear();
+  body_deletes_.clear();
+  paged_ops_.clear();
+  paged_at_.clear();
 }
 
 // ---------------------------------------------------------------------------------------
 // Group commit
 
 void RocksStore::Touch() {
+  dirty_ = true;
   if (commit_scheduled_) return;
   commit_scheduled_ = true;
   // Runs after the handlers already queued on the loop: the rest of this turn's reads.
@@ -355,11 +414,13 @@ void RocksStore::CommitIfIdle() {
 void RocksStore::Flush() { Submit(); }
 
 void RocksStore::Submit() {
-  if (pending_.Count() == 0 && pending_paged_.Count() == 0) return;
+  // A batch whose writes all cancelled out is still a batch: confirms wait for it.
+  if (!dirty_) return;
+  dirty_ = false;
   Task task;
   task.batch = ++submitted_;
-  std::swap(task.durable, pending_);
-  std::swap(task.paged, pending_paged_);
+  std::swap(task.durable, meta_batch_);
+  Materialize(&task);
   Enqueue(std::move(task));
 }
 

@@ -122,9 +122,50 @@ class RocksStore : public server::Store {
   rocksdb::ColumnFamilyHandle* bodies_ = nullptr;
   rocksdb::ColumnFamilyHandle* paged_ = nullptr;
 
-  // Loop side.
-  rocksdb::WriteBatch pending_;
-  rocksdb::WriteBatch pending_paged_;
+  // Loop side: the pending batch. Message writes are kept as operations until the batch is
+  // submitted, so that one undone within the same batch (a message acknowledged before it
+  // was written, as with a consumer that keeps up) costs the disk nothing, as in RabbitMQ's
+  // message store.
+  struct PendingKey {
+    uint64_t queue_id;
+    uint64_t seq;
+    bool operator==(const PendingKey&) const = default;
+  };
+  struct PendingKeyHash {
+    size_t operator()(const PendingKey& k) const {
+      return k.queue_id * 0x9E3779B97F4A7C15ull ^ k.seq;
+    }
+  };
+  struct BodyOp {
+    uint64_t id;
+    server::MessageRef message;  // null once no queue needs it any more
+  };
+  struct EntryOp {
+    uint64_t queue_id;
+    server::StoredEntry entry;
+    bool put;    // false: delete
+    bool fresh;  // added in this batch, not on disk
+    bool live;   // false: added and removed in this batch
+  };
+  struct PagedOp {
+    uint64_t queue_id;
+    uint64_t seq;
+    server::MessageRef message;  // null: delete (or, if paged out in this batch, nothing)
+  };
+  void PutRecord(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* family,
+                 const std::string& key, const server::Message& message);
+  // Turns the pending operations into the task's write batches, and clears them.
+  void Materialize(Task* task);
+
+  rocksdb::WriteBatch meta_batch_;
+  std::vector<BodyOp> body_ops_;
+  std::unordered_map<uint64_t, size_t> body_at_;
+  std::vector<EntryOp> entry_ops_;
+  std::unordered_map<PendingKey, size_t, PendingKeyHash> entry_at_;
+  std::vector<uint64_t> body_deletes_;
+  std::vector<PagedOp> paged_ops_;
+  std::unordered_map<PendingKey, size_t, PendingKeyHash> paged_at_;
+  bool dirty_ = false;  // something was asked of the pending batch
   bool commit_scheduled_ = false;
   uint64_t submitted_ = 0;  // last batch handed to the writer
   uint64_t synced_ = 0;     // last batch written
