@@ -99,6 +99,12 @@ std::string BindingKey(const server::StoredBinding& binding) {
   return key;
 }
 
+std::string CounterKey(std::string_view name) {
+  std::string key(1, 'n');
+  AppendPart(&key, name);
+  return key;
+}
+
 std::string EncodeEntry(const server::StoredEntry& entry) {
   std::string value;
   value.reserve(kEntrySize);

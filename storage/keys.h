@@ -3,6 +3,7 @@
 // Column families:
 //   meta       durable entities, JSON values; the key's first byte says the kind:
 //                'v' vhost, 'u' user, 'p' permission, 'e' exchange, 'q' queue, 'b' binding,
+//                'n' id counter,
 //              followed by the entity's identity, each part length-prefixed.
 //   index      (queue id, sequence), both 8-byte big-endian, so that a queue is one
 //              contiguous range in arrival order -> EncodeEntry's 14-byte value.
@@ -40,6 +41,8 @@ std::string PermissionKey(std::string_view vhost, std::string_view user);
 std::string ExchangeKey(std::string_view vhost, std::string_view name);
 std::string QueueKey(std::string_view vhost, std::string_view name);
 std::string BindingKey(const server::StoredBinding& binding);
+// An id counter ("body", "queue"): the next id to hand out.
+std::string CounterKey(std::string_view name);
 
 // An index entry's value: body id, body size, flags (delivered, shared).
 std::string EncodeEntry(const server::StoredEntry& entry);

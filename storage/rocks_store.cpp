@@ -4,9 +4,11 @@
 
 #include <rocksdb/options.h>
 #include <rocksdb/slice.h>
+#include <rocksdb/utilities/table_properties_collectors.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -80,10 +82,18 @@ Status RocksStore::OpenDb() {
   options.max_total_wal_size = 256ull << 20;
 
   rocksdb::ColumnFamilyOptions meta_options;
+  // Messages are deleted as fast as they are written: files that are mostly tombstones are
+  // compacted soon, so that reads and the start-up scan do not wade through them.
+  const auto tombstones = std::shared_ptr<rocksdb::TablePropertiesCollectorFactory>(
+      rocksdb::NewCompactOnDeletionCollectorFactory(/*sliding_window_size=*/1024,
+                                                    /*deletion_trigger=*/512,
+                                                    /*deletion_ratio=*/0.5));
   rocksdb::ColumnFamilyOptions index_options;
   index_options.write_buffer_size = 32ull << 20;
+  index_options.table_properties_collector_factories = {tombstones};
   rocksdb::ColumnFamilyOptions bodies_options;
   bodies_options.write_buffer_size = 64ull << 20;
+  bodies_options.table_properties_collector_factories = {tombstones};
   bodies_options.compression = rocksdb::kNoCompression;
   rocksdb::ColumnFamilyOptions paged_options = bodies_options;
 
@@ -120,6 +130,9 @@ RocksStore::~RocksStore() {
   }
   wake_.notify_all();
   if (writer_.joinable()) writer_.join();
+  // A clean stop leaves no write-ahead log to replay at the next start.
+  const rocksdb::Status flushed = db_->Flush(rocksdb::FlushOptions(), handles_);
+  if (!flushed.ok()) spdlog::warn("storage: flush at shutdown failed: {}", flushed.ToString());
   for (auto* handle : handles_) db_->DestroyColumnFamilyHandle(handle);
   db_->Close();
 }
@@ -167,6 +180,14 @@ Status RocksStore::Recover(server::RecoveredState* state) {
         state->queues.push_back(std::move(q));
         break;
       }
+      case 'n':
+        // The id counters (see Materialize). Reading them beats seeking to the last body,
+        // which can mean stepping over a great many deleted ones.
+        if (first == "body") next_body_id_ = std::max(next_body_id_, j.value("next", uint64_t{1}));
+        if (first == "queue") {
+          next_queue_id_ = std::max(next_queue_id_, j.value("next", uint64_t{1}));
+        }
+        break;
       case 'b':
         state->bindings.push_back(server::StoredBinding{
             std::string(first), j.value("source", std::string()),
@@ -179,6 +200,18 @@ Status RocksStore::Recover(server::RecoveredState* state) {
   }
   if (!it->status().ok()) return DbError("reading metadata", it->status());
 
+  // Acknowledged messages leave tombstones in the index until compaction drops them; the
+  // scan below would step over every one, so compact first (the index is small: a few dozen
+  // bytes per message).
+  const auto compact_start = std::chrono::steady_clock::now();
+  rocksdb::Status compacted =
+      db_->CompactRange(rocksdb::CompactRangeOptions(), index_, nullptr, nullptr);
+  if (!compacted.ok())
+    spdlog::warn("storage: compacting the index failed: {}", compacted.ToString());
+  spdlog::debug("storage: index compacted in {} ms",
+                std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now() - compact_start)
+                    .count());
   // The index: key order is queue order, then arrival order.
   std::unordered_map<uint64_t, bool> known;
   for (const auto& q : state->queues) known[q.id] = true;
@@ -196,6 +229,7 @@ Status RocksStore::Recover(server::RecoveredState* state) {
     }
     next_queue_id_ = std::max(next_queue_id_, queue_id + 1);
     if (entry->shared) ++shared_refs_[entry->body_id];
+    next_body_id_ = std::max(next_body_id_, entry->body_id + 1);
     if (known.count(queue_id) == 0) {
       orphans.emplace_back(queue_id, *entry);
       continue;
@@ -206,12 +240,9 @@ Status RocksStore::Recover(server::RecoveredState* state) {
     state->entries.back().second.push_back(*entry);
   }
   if (!it->status().ok()) return DbError("reading the message index", it->status());
-  it.reset(db_->NewIterator(rocksdb::ReadOptions(), bodies_));
-  it->SeekToLast();
-  if (it->Valid()) {
-    next_body_id_ = ReadBigEndian64(std::string_view(it->key().data(), it->key().size())) + 1;
-  }
   it.reset();
+  saved_body_id_ = next_body_id_;
+  saved_queue_id_ = next_queue_id_;
   if (!orphans.empty()) {
     spdlog::warn("storage: dropping {} messages of queues that no longer exist", orphans.size());
     for (const auto& [queue_id, entry] : orphans) RemoveEntry(queue_id, entry);
@@ -362,6 +393,16 @@ void RocksStore::PutRecord(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHand
 }
 
 void RocksStore::Materialize(Task* task) {
+  // Ids handed out are never handed out again, even after a crash: the counters go in the
+  // same batch as the first use of the ids.
+  if (next_body_id_ != saved_body_id_) {
+    task->durable.Put(meta_, CounterKey("body"), json{{"next", next_body_id_}}.dump());
+    saved_body_id_ = next_body_id_;
+  }
+  if (next_queue_id_ != saved_queue_id_) {
+    task->durable.Put(meta_, CounterKey("queue"), json{{"next", next_queue_id_}}.dump());
+    saved_queue_id_ = next_queue_id_;
+  }
   for (const BodyOp& op : body_ops_) {
     if (op.message) PutRecord(&task->durable, bodies_, BodyKey(op.id), *op.message);
   }
@@ -491,18 +532,25 @@ void RocksStore::Write(Task& task) {
 }
 
 void RocksStore::Read(Task& task, std::vector<std::string>* records, std::vector<bool>* found) {
-  records->resize(task.requests.size());
-  found->assign(task.requests.size(), false);
-  for (size_t i = 0; i < task.requests.size(); ++i) {
+  const size_t n = task.requests.size();
+  // One MultiGet for the lot: RocksDB batches the block lookups.
+  std::vector<std::string> keys(n);
+  std::vector<rocksdb::Slice> slices(n);
+  std::vector<rocksdb::ColumnFamilyHandle*> families(n);
+  for (size_t i = 0; i < n; ++i) {
     const server::LoadRequest& r = task.requests[i];
-    rocksdb::Status s =
-        r.paged ? db_->Get(rocksdb::ReadOptions(), paged_, QueueSeqKey(task.queue_id, r.seq),
-                           &(*records)[i])
-                : db_->Get(rocksdb::ReadOptions(), bodies_, BodyKey(r.body_id), &(*records)[i]);
-    (*found)[i] = s.ok();
-    if (!s.ok()) {
-      spdlog::error("storage: cannot read message {} of queue {}: {}", r.seq, task.queue_id,
-                    s.ToString());
+    keys[i] = r.paged ? QueueSeqKey(task.queue_id, r.seq) : BodyKey(r.body_id);
+    slices[i] = rocksdb::Slice(keys[i]);
+    families[i] = r.paged ? paged_ : bodies_;
+  }
+  const std::vector<rocksdb::Status> statuses =
+      db_->MultiGet(rocksdb::ReadOptions(), families, slices, records);
+  found->assign(n, false);
+  for (size_t i = 0; i < n; ++i) {
+    (*found)[i] = statuses[i].ok();
+    if (!statuses[i].ok()) {
+      spdlog::error("storage: cannot read message {} of queue {}: {}", task.requests[i].seq,
+                    task.queue_id, statuses[i].ToString());
     }
   }
 }

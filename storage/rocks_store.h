@@ -171,6 +171,8 @@ class RocksStore : public server::Store {
   uint64_t synced_ = 0;     // last batch written
   uint64_t next_queue_id_ = 1;
   uint64_t next_body_id_ = 1;
+  uint64_t saved_body_id_ = 1;  // the counters as last written
+  uint64_t saved_queue_id_ = 1;
   // References left on bodies shared by several queues (single-queue bodies have none).
   std::unordered_map<uint64_t, uint32_t> shared_refs_;
   std::function<void(uint64_t, const amqp::Status&)> sync_callback_;
