@@ -99,8 +99,8 @@ Status Broker::Recover(Store* store, RecoveryStats* stats) {
     store_->PutUser(StoredUser{user.name, user.password_hash, user.tags});
     store_->PutPermission(
         StoredPermission{config_.default_vhost, config_.default_user, ".*", ".*", ".*"});
-  } else {
-    users_.clear();
+  } else if (!state.users.empty()) {
+    users_.clear();  // the stored users replace the configured default
   }
   for (const std::string& name : state.vhosts) {
     if (FindVhost(name) == nullptr) vhosts_[name] = std::make_unique<VirtualHost>(this, name);

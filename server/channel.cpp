@@ -646,7 +646,7 @@ const std::vector<Queue*>& Channel::ComputeRoute(const Message& message) {
   return route_cache_.queues;
 }
 
-void Channel::Route(const Publish& publish, const std::vector<Queue*>& queues) {
+bool Channel::Route(const Publish& publish, const std::vector<Queue*>& queues) {
   const Message& message = *publish.message;
   if (queues.empty() && publish.mandatory) {
     connection_->SendWithContent(
@@ -675,19 +675,28 @@ void Channel::Route(const Publish& publish, const std::vector<Queue*>& queues) {
       queue->AddPausedPublisher(connection_->weak_from_this());
     }
   }
-  if (!confirm_mode_) return;
+  if (!confirm_mode_) return stored;
   confirm_up_to_ = next_publish_seq_++;
   // Confirmed only once its batch is on disk.
   if (stored) {
     durable_waits_.push_back(
-        DurableWait{confirm_up_to_, connection_->broker()->store()->pending_batch()});
+        DurableWait{confirm_up_to_, connection_->broker()->store()->last_write_batch()});
   }
+  return stored;
 }
 
 bool Channel::FlushConfirms() {
   if (closed_) {
     durable_waits_.clear();
+    commit_waits_.clear();
     return false;
+  }
+  if (!commit_waits_.empty()) {
+    const uint64_t synced = connection_->broker()->store()->synced_batch();
+    while (!commit_waits_.empty() && commit_waits_.front() <= synced) {
+      Send(amqp::TxCommitOk{});
+      commit_waits_.pop_front();
+    }
   }
   uint64_t up_to = confirm_up_to_;
   if (!durable_waits_.empty()) {
@@ -703,7 +712,7 @@ bool Channel::FlushConfirms() {
     Send(amqp::BasicAck{up_to, multiple});
     confirmed_up_to_ = up_to;
   }
-  return !durable_waits_.empty();
+  return !durable_waits_.empty() || !commit_waits_.empty();
 }
 
 Status Channel::On(const amqp::ConfirmSelect& m) {
@@ -730,15 +739,21 @@ Status Channel::On(const amqp::TxCommit&) {
   std::vector<PendingAck> acks = std::move(tx_acks_);
   tx_publishes_.clear();
   tx_acks_.clear();
+  bool stored = false;
   for (const Publish& p : publishes) {
     const std::vector<Queue*>* queues = CachedRoute(*p.message);
-    Route(p, queues != nullptr ? *queues : ComputeRoute(*p.message));
+    stored |= Route(p, queues != nullptr ? *queues : ComputeRoute(*p.message));
   }
   for (const PendingAck& a : acks) {
     Status s = Acknowledge(a);
     if (!s.ok()) return s;
   }
-  Send(amqp::TxCommitOk{});
+  if (stored) {
+    // As in RabbitMQ, commit-ok means the transaction's persistent messages are on disk.
+    commit_waits_.push_back(connection_->broker()->store()->last_write_batch());
+  } else {
+    Send(amqp::TxCommitOk{});
+  }
   return Status::Ok();
 }
 

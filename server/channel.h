@@ -151,8 +151,8 @@ class Channel : public DeliverySink {
   // Routes `message` through its exchange (and caches the result when it can).
   const std::vector<Queue*>& ComputeRoute(const Message& message);
   // Enqueues a complete message in `queues`; sends basic.return if it was mandatory and
-  // unroutable.
-  void Route(const Publish& publish, const std::vector<Queue*>& queues);
+  // unroutable. True if the message was written to the store.
+  bool Route(const Publish& publish, const std::vector<Queue*>& queues);
   amqp::Status Acknowledge(const PendingAck& ack);
   // Removes from unacked_ the deliveries `tag`/`multiple` name (tag 0 with multiple means
   // all); fails with 406 if `tag` is unknown.
@@ -219,6 +219,8 @@ class Channel : public DeliverySink {
     uint64_t batch;
   };
   std::deque<DurableWait> durable_waits_;
+  // tx.commit-oks to send once the store has synced these batches.
+  std::deque<uint64_t> commit_waits_;
 
   bool tx_mode_ = false;
   std::vector<Publish> tx_publishes_;

@@ -182,9 +182,10 @@ void Queue::Dispatch() {
     consumer->channel->Deliver(consumer, PopReady());
   }
   dispatching_ = false;
-  // Read ahead while there are consumers to drain what is on disk.
+  // Read ahead while there are consumers to drain what is on disk (and always when the head
+  // itself waits on disk, however small the budget).
   if (unloaded_ > 0 && !consumers_.empty() && store_ != nullptr &&
-      loaded_bytes_ < store_->queue_memory_budget() / 2) {
+      (loaded_bytes_ < store_->queue_memory_budget() / 2 || !ready_.front().message)) {
     RequestLoad();
   }
   MaybeResumePublishers();
@@ -234,9 +235,10 @@ void Queue::OnLoaded(const std::vector<LoadRequest>& requests, std::vector<Messa
     if (it == ready_.end() || it->seq != requests[i].seq || it->message) continue;
     --unloaded_;
     if (!messages[i]) {
-      spdlog::error("queue '{}' in vhost '{}': message {} could not be read and is dropped", name_,
+      // Left on disk (a read error must not become a delete): it comes back at the next
+      // start, after the messages behind it.
+      spdlog::error("queue '{}' in vhost '{}': message {} could not be read; skipped", name_,
                     vhost_name(), it->seq);
-      Forget(*it);
       ready_bytes_ -= it->size;
       ready_.erase(it);
       continue;

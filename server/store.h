@@ -4,7 +4,7 @@
 //
 // Every call is made on the broker loop's thread. Writes are gathered into the current
 // batch and committed together at the end of the loop turn (group commit, on the store's
-// own thread); pending_batch() names the batch a write went into, and the broker learns
+// own thread); last_write_batch() names the batch the latest write went into, and the broker learns
 // through the sync callback when a batch is on disk, which is when publisher confirms for
 // the persistent messages in it may be sent.
 //
@@ -112,8 +112,11 @@ class Store {
   // and the broker must treat its writes as lost). `batch` and all before it are done.
   virtual void SetSyncCallback(std::function<void(uint64_t batch, const amqp::Status&)> cb) = 0;
 
-  // The batch that writes made now go into, and the last batch that is on disk.
-  virtual uint64_t pending_batch() const = 0;
+  // The batch the latest write went into: whatever was written so far is on disk once
+  // synced_batch() reaches it (batches complete in order). Read it after the writes, since
+  // one operation's writes may span batches.
+  virtual uint64_t last_write_batch() const = 0;
+  // The last batch that is on disk.
   virtual uint64_t synced_batch() const = 0;
 
   // Entities. Puts overwrite; deletes of absent keys are harmless.
@@ -144,7 +147,7 @@ class Store {
   virtual void PageOut(uint64_t queue_id, uint64_t seq, const Message& message) = 0;
   virtual void RemovePaged(uint64_t queue_id, uint64_t seq) = 0;
 
-  // Reads messages back, off the broker loop. `done` runs on the broker loop with one
+  // Reads messages back, off the broker loop. `done` runs later on the broker loop with one
   // message per request, in order (an empty ref where a message could not be read, which
   // is logged). Sees every write made before the call.
   virtual void Load(uint64_t queue_id, std::vector<LoadRequest> requests,

@@ -115,9 +115,10 @@ Status RocksStore::OpenDb() {
   // Paged-out messages belong to the broker that wrote them; they are gone with it.
   s = db_->DropColumnFamily(paged_);
   if (s.ok()) s = db_->DestroyColumnFamilyHandle(paged_);
+  handles_.pop_back();  // destroyed
   if (s.ok()) s = db_->CreateColumnFamily(paged_options, kPaged, &paged_);
   if (!s.ok()) return DbError("cannot empty the paged column family", s);
-  handles_[4] = paged_;
+  handles_.push_back(paged_);
   return Status::Ok();
 }
 
@@ -328,8 +329,11 @@ void RocksStore::AddEntry(uint64_t queue_id, const server::StoredEntry& entry) {
 
 void RocksStore::UpdateEntry(uint64_t queue_id, const server::StoredEntry& entry) {
   auto it = entry_at_.find(PendingKey{queue_id, entry.seq});
-  if (it != entry_at_.end() && entry_ops_[it->second].live) {
-    entry_ops_[it->second].entry = entry;
+  if (it != entry_at_.end()) {
+    // Removed in this batch already (not live): it stays removed.
+    if (entry_ops_[it->second].live && entry_ops_[it->second].put) {
+      entry_ops_[it->second].entry = entry;
+    }
     return;
   }
   entry_at_[PendingKey{queue_id, entry.seq}] = entry_ops_.size();
@@ -438,6 +442,7 @@ void RocksStore::Materialize(Task* task) {
 
 void RocksStore::Touch() {
   dirty_ = true;
+  last_write_batch_ = submitted_ + 1;
   if (commit_scheduled_) return;
   commit_scheduled_ = true;
   // Runs after the handlers already queued on the loop: the rest of this turn's reads.
@@ -481,6 +486,10 @@ void RocksStore::OnWritten(uint64_t batch, const Status& status) {
 
 void RocksStore::WaitIdle() {
   Submit();
+  WaitForWriter();
+}
+
+void RocksStore::WaitForWriter() {
   std::unique_lock lock(mutex_);
   idle_.wait(lock, [this] { return tasks_.empty() && !busy_; });
 }
@@ -572,29 +581,76 @@ std::vector<server::MessageRef> RocksStore::Decode(
   return messages;
 }
 
+server::MessageRef RocksStore::FromPending(uint64_t queue_id,
+                                           const server::LoadRequest& request) const {
+  if (request.paged) {
+    auto it = paged_at_.find(PendingKey{queue_id, request.seq});
+    return it != paged_at_.end() ? paged_ops_[it->second].message : server::MessageRef();
+  }
+  auto it = body_at_.find(request.body_id);
+  return it != body_at_.end() ? body_ops_[it->second].message : server::MessageRef();
+}
+
 void RocksStore::Load(uint64_t queue_id, std::vector<server::LoadRequest> requests,
                       std::function<void(std::vector<server::MessageRef>)> done) {
-  Submit();  // the reads must see every write made so far
+  // What the pending batch holds is answered from memory; the rest was submitted before,
+  // so the writer, which works in order, reads it after it is written.
+  PartialLoad partial;
+  partial.messages.resize(requests.size());
   Task task;
   task.queue_id = queue_id;
-  task.requests = requests;
-  task.loaded = [this, queue_id, requests = std::move(requests), done = std::move(done)](
-                    std::vector<std::string> records, std::vector<bool> found) {
-    done(Decode(records, found, queue_id, requests));
+  for (size_t i = 0; i < requests.size(); ++i) {
+    partial.messages[i] = FromPending(queue_id, requests[i]);
+    if (partial.messages[i]) continue;
+    task.requests.push_back(requests[i]);
+    partial.from_disk.push_back(i);
+  }
+  partial.done = std::move(done);
+  const uint64_t id = next_load_id_++;
+  if (task.requests.empty()) {
+    partial_loads_.emplace(id, std::move(partial));
+    boost::asio::post(loop_, [this, id] { FinishLoad(id, {}); });
+    return;
+  }
+  partial_loads_.emplace(id, std::move(partial));
+  task.loaded = [this, id, queue_id, asked = task.requests](std::vector<std::string> records,
+                                                            std::vector<bool> found) {
+    FinishLoad(id, Decode(records, found, queue_id, asked));
   };
   Enqueue(std::move(task));
 }
 
+void RocksStore::FinishLoad(uint64_t id, std::vector<server::MessageRef> from_disk) {
+  auto it = partial_loads_.find(id);
+  if (it == partial_loads_.end()) return;
+  PartialLoad partial = std::move(it->second);
+  partial_loads_.erase(it);
+  for (size_t i = 0; i < partial.from_disk.size() && i < from_disk.size(); ++i) {
+    partial.messages[partial.from_disk[i]] = std::move(from_disk[i]);
+  }
+  partial.done(std::move(partial.messages));
+}
+
 std::vector<server::MessageRef> RocksStore::LoadNow(
     uint64_t queue_id, const std::vector<server::LoadRequest>& requests) {
-  WaitIdle();
+  std::vector<server::MessageRef> messages(requests.size());
   Task task;
   task.queue_id = queue_id;
-  task.requests = requests;
+  std::vector<size_t> from_disk;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    messages[i] = FromPending(queue_id, requests[i]);
+    if (messages[i]) continue;
+    task.requests.push_back(requests[i]);
+    from_disk.push_back(i);
+  }
+  if (task.requests.empty()) return messages;
+  WaitForWriter();
   std::vector<std::string> records;
   std::vector<bool> found;
   Read(task, &records, &found);
-  return Decode(records, found, queue_id, requests);
+  std::vector<server::MessageRef> read = Decode(records, found, queue_id, task.requests);
+  for (size_t i = 0; i < from_disk.size(); ++i) messages[from_disk[i]] = std::move(read[i]);
+  return messages;
 }
 
 }  // namespace warren::storage

@@ -52,7 +52,7 @@ class RocksStore : public server::Store {
   void SetSyncCallback(std::function<void(uint64_t, const amqp::Status&)> cb) override {
     sync_callback_ = std::move(cb);
   }
-  uint64_t pending_batch() const override { return submitted_ + 1; }
+  uint64_t last_write_batch() const override { return last_write_batch_; }
   uint64_t synced_batch() const override { return synced_; }
 
   void PutVhost(std::string_view name) override;
@@ -82,7 +82,7 @@ class RocksStore : public server::Store {
 
   // Hands the pending batch to the writer now (normally done at the end of the loop turn).
   void Flush();
-  // Blocks until everything submitted is written (tests, shutdown).
+  // Submits the pending batch and blocks until the writer has done everything (tests).
   void WaitIdle();
 
  private:
@@ -109,6 +109,18 @@ class RocksStore : public server::Store {
   void Write(Task& task);
   void Read(Task& task, std::vector<std::string>* records, std::vector<bool>* found);
   void OnWritten(uint64_t batch, const amqp::Status& status);
+  // Blocks until the writer has done everything submitted.
+  void WaitForWriter();
+  // The message a request names if the pending batch holds it, else an empty ref.
+  server::MessageRef FromPending(uint64_t queue_id, const server::LoadRequest& request) const;
+  // A Load whose messages are partly answered from the pending batch (on the loop) and
+  // partly read by the writer; completed by FinishLoad on the loop.
+  struct PartialLoad {
+    std::vector<server::MessageRef> messages;
+    std::vector<size_t> from_disk;  // which of messages the writer reads, in order
+    std::function<void(std::vector<server::MessageRef>)> done;
+  };
+  void FinishLoad(uint64_t id, std::vector<server::MessageRef> from_disk);
   std::vector<server::MessageRef> Decode(const std::vector<std::string>& records,
                                          const std::vector<bool>& found, uint64_t queue_id,
                                          const std::vector<server::LoadRequest>& requests);
@@ -167,8 +179,11 @@ class RocksStore : public server::Store {
   std::unordered_map<PendingKey, size_t, PendingKeyHash> paged_at_;
   bool dirty_ = false;  // something was asked of the pending batch
   bool commit_scheduled_ = false;
-  uint64_t submitted_ = 0;  // last batch handed to the writer
-  uint64_t synced_ = 0;     // last batch written
+  uint64_t submitted_ = 0;         // last batch handed to the writer
+  uint64_t last_write_batch_ = 0;  // the batch the latest write went into
+  uint64_t next_load_id_ = 1;
+  std::unordered_map<uint64_t, PartialLoad> partial_loads_;
+  uint64_t synced_ = 0;  // last batch written
   uint64_t next_queue_id_ = 1;
   uint64_t next_body_id_ = 1;
   uint64_t saved_body_id_ = 1;  // the counters as last written

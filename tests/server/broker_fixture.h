@@ -22,6 +22,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
+#include <filesystem>
 #include <future>
 #include <map>
 #include <memory>
@@ -34,6 +35,7 @@
 
 #include "server/broker.h"
 #include "server/config.h"
+#include "storage/rocks_store.h"
 
 namespace warren::test {
 
@@ -308,6 +310,12 @@ class Client {
     const amqp_rpc_reply_t reply = amqp_channel_close(state_, channel, AMQP_REPLY_SUCCESS);
     if (reply.reply_type == AMQP_RESPONSE_NORMAL) return ::testing::AssertionSuccess();
     return ::testing::AssertionFailure() << "channel.close: " << DescribeReply(reply);
+  }
+
+  // Declares a durable queue.
+  ::testing::AssertionResult DeclareDurableQueue(uint16_t channel, std::string_view name) {
+    amqp_queue_declare(state_, channel, Bytes(name), 0, 1, 0, 0, amqp_empty_table);
+    return CheckRpc("queue.declare '" + std::string(name) + "' durable");
   }
 
   // Declares a non-durable queue; `name` "" asks the broker for a name, returned in
@@ -678,26 +686,52 @@ class BrokerFixture : public ::testing::Test {
   // Override to change the configuration before the broker starts.
   virtual void Configure(server::Config* /*config*/) {}
 
+  // Override to give the broker a RocksDB store (config.data_dir is then a fresh directory,
+  // removed at the end of the test).
+  virtual bool WithStore() const { return false; }
+
   void SetUp() override {
     StartWatchdog();
     const char* level = std::getenv("WARREN_TEST_LOG_LEVEL");
     spdlog::set_level(spdlog::level::from_str(level != nullptr ? level : "error"));
 
-    server::Config config;
-    config.amqp_port = 0;
-    config.bind_address = "127.0.0.1";
-    Configure(&config);
-    io_ = std::make_unique<boost::asio::io_context>(1);
-    broker_ = std::make_unique<server::Broker>(*io_, config);
-    const amqp::Status listening = broker_->Listen();
-    ASSERT_TRUE(listening.ok()) << listening.ToString();
-    port_ = broker_->amqp_port();
-    loop_ = std::thread([this] { io_->run(); });
+    config_.amqp_port = 0;
+    config_.bind_address = "127.0.0.1";
+    if (WithStore()) {
+      char dir[] = "/tmp/warren-test-XXXXXX";
+      ASSERT_NE(mkdtemp(dir), nullptr);
+      config_.data_dir = dir;
+    }
+    Configure(&config_);
+    StartBroker();
   }
 
   void TearDown() override {
     StopBroker();
+    if (WithStore()) std::filesystem::remove_all(config_.data_dir);
     StopWatchdog();
+  }
+
+  // Starts the broker (after StopBroker: again, on the same port and store).
+  void StartBroker() {
+    io_ = std::make_unique<boost::asio::io_context>(1);
+    if (WithStore()) {
+      const amqp::Status opened = storage::RocksStore::Open(
+          *io_, {config_.data_dir, config_.fsync, static_cast<size_t>(config_.queue_memory_budget)},
+          &store_);
+      ASSERT_TRUE(opened.ok()) << opened.ToString();
+    }
+    broker_ = std::make_unique<server::Broker>(*io_, config_);
+    if (store_) {
+      server::RecoveryStats stats;
+      const amqp::Status recovered = broker_->Recover(store_.get(), &stats);
+      ASSERT_TRUE(recovered.ok()) << recovered.ToString();
+    }
+    const amqp::Status listening = broker_->Listen();
+    ASSERT_TRUE(listening.ok()) << listening.ToString();
+    port_ = broker_->amqp_port();
+    config_.amqp_port = port_;
+    loop_ = std::thread([this] { io_->run(); });
   }
 
   // Shuts the broker down (closing every connection) and joins its thread. Idempotent.
@@ -707,6 +741,7 @@ class BrokerFixture : public ::testing::Test {
       loop_.join();
     }
     broker_.reset();
+    store_.reset();
     io_.reset();
   }
 
@@ -752,7 +787,9 @@ class BrokerFixture : public ::testing::Test {
     if (watchdog_.joinable()) watchdog_.join();
   }
 
+  server::Config config_;
   std::unique_ptr<boost::asio::io_context> io_;
+  std::unique_ptr<storage::RocksStore> store_;
   std::unique_ptr<server::Broker> broker_;
   std::thread loop_;
   uint16_t port_ = 0;
