@@ -149,8 +149,9 @@ Status Broker::Recover(Store* store, RecoveryStats* stats) {
       if (q == nullptr) source = nullptr;
     }
     if (source == nullptr) {
-      spdlog::warn("binding from '{}' to '{}' in vhost '{}' has a missing end; not restored",
-                   b.source, b.destination, b.vhost);
+      spdlog::warn("binding from '{}' to '{}' in vhost '{}' has a missing end; deleted", b.source,
+                   b.destination, b.vhost);
+      store_->DeleteBinding(b);
       continue;
     }
     vhost->Bind(source, Binding{destination, b.routing_key, b.arguments});

@@ -101,10 +101,19 @@ void Queue::Forget(const QueuedMessage& message) {
 }
 
 void Queue::Delete() {
-  for (const QueuedMessage& m : ready_) Forget(m);
+  if (stores_messages_) {
+    // One range delete for the index instead of one delete per message.
+    for (const QueuedMessage& m : ready_) {
+      if (m.stored) store_->DropBody(EntryOf(m));
+    }
+    store_->RemoveQueueEntries(store_id_);
+    store_->DeleteQueue(vhost_name(), name_);
+  }
+  for (const QueuedMessage& m : ready_) {
+    if (m.paged) store_->RemovePaged(store_id_, m.seq);
+  }
   ready_.clear();
   ready_bytes_ = loaded_bytes_ = unloaded_ = 0;
-  if (stores_messages_) store_->DeleteQueue(vhost_name(), name_);
 }
 
 void Queue::Requeue(QueuedMessage message) {

@@ -139,8 +139,13 @@ class Store {
   virtual void AddEntry(uint64_t queue_id, const StoredEntry& entry) = 0;
   // Rewrites an entry (its delivered flag changed).
   virtual void UpdateEntry(uint64_t queue_id, const StoredEntry& entry) = 0;
-  // Removes an entry and drops its reference on the body, deleting the body with its last.
+  // Removes an entry and drops its reference on the body (DropBody).
   virtual void RemoveEntry(uint64_t queue_id, const StoredEntry& entry) = 0;
+  // Drops an entry's reference on its body, deleting the body with its last reference.
+  virtual void DropBody(const StoredEntry& entry) = 0;
+  // Removes every index entry of a queue at once (it is being deleted); the bodies are
+  // dropped one by one with DropBody.
+  virtual void RemoveQueueEntries(uint64_t queue_id) = 0;
 
   // Paging of messages that are not stored otherwise: keeps `message` under
   // (queue_id, seq) until RemovePaged.

@@ -349,9 +349,22 @@ void RocksStore::RemoveEntry(uint64_t queue_id, const server::StoredEntry& entry
   } else if (it != entry_at_.end()) {
     entry_ops_[it->second].put = false;
   } else {
-    entry_at_[PendingKey{queue_id, entry.seq}] = entry_ops_.size();
+    // Nothing touches a removed entry again, so it needs no place in entry_at_.
     entry_ops_.push_back(EntryOp{queue_id, entry, /*put=*/false, /*fresh=*/false, /*live=*/true});
   }
+  DropBody(entry);
+}
+
+void RocksStore::RemoveQueueEntries(uint64_t queue_id) {
+  // Entries of this queue added in the pending batch must not outlive the range delete.
+  for (EntryOp& op : entry_ops_) {
+    if (op.queue_id == queue_id) op.live = false;
+  }
+  range_deletes_.push_back(queue_id);
+  Touch();
+}
+
+void RocksStore::DropBody(const server::StoredEntry& entry) {
   if (entry.shared) {
     auto refs = shared_refs_.find(entry.body_id);
     if (refs != shared_refs_.end() && --refs->second > 0) {
@@ -419,6 +432,9 @@ void RocksStore::Materialize(Task* task) {
       task->durable.Delete(index_, key);
     }
   }
+  for (uint64_t queue_id : range_deletes_) {
+    task->durable.DeleteRange(index_, QueueSeqKey(queue_id, 0), QueueEndKey(queue_id));
+  }
   for (uint64_t id : body_deletes_) task->durable.Delete(bodies_, BodyKey(id));
   for (const PagedOp& op : paged_ops_) {
     const std::string key = QueueSeqKey(op.queue_id, op.seq);
@@ -433,6 +449,7 @@ void RocksStore::Materialize(Task* task) {
   entry_ops_.clear();
   entry_at_.clear();
   body_deletes_.clear();
+  range_deletes_.clear();
   paged_ops_.clear();
   paged_at_.clear();
 }

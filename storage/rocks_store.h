@@ -70,6 +70,8 @@ class RocksStore : public server::Store {
   void AddEntry(uint64_t queue_id, const server::StoredEntry& entry) override;
   void UpdateEntry(uint64_t queue_id, const server::StoredEntry& entry) override;
   void RemoveEntry(uint64_t queue_id, const server::StoredEntry& entry) override;
+  void DropBody(const server::StoredEntry& entry) override;
+  void RemoveQueueEntries(uint64_t queue_id) override;
   void PageOut(uint64_t queue_id, uint64_t seq, const server::Message& message) override;
   void RemovePaged(uint64_t queue_id, uint64_t seq) override;
 
@@ -175,6 +177,7 @@ class RocksStore : public server::Store {
   std::vector<EntryOp> entry_ops_;
   std::unordered_map<PendingKey, size_t, PendingKeyHash> entry_at_;
   std::vector<uint64_t> body_deletes_;
+  std::vector<uint64_t> range_deletes_;  // queues whose whole index goes
   std::vector<PagedOp> paged_ops_;
   std::unordered_map<PendingKey, size_t, PendingKeyHash> paged_at_;
   bool dirty_ = false;  // something was asked of the pending batch
