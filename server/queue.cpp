@@ -18,6 +18,10 @@ namespace {
 // Paging reads at most this many messages at a time.
 constexpr size_t kMaxLoadMessages = 4096;
 
+// What a message in memory costs against the queue's budget: its body and, roughly, its
+// block's header and names (so that a backlog of empty messages is bounded too).
+size_t MemoryCost(size_t body_size) { return body_size + 64; }
+
 }  // namespace
 
 Queue::Queue(VirtualHost* vhost, std::string name, QueueOptions options)
@@ -69,7 +73,7 @@ void Queue::Enqueue(MessageRef message) {
   }
   ready_bytes_ += entry.size;
   if (store_ != nullptr &&
-      (unloaded_ > 0 || loaded_bytes_ + entry.size > store_->queue_memory_budget())) {
+      (unloaded_ > 0 || loaded_bytes_ + MemoryCost(entry.size) > store_->queue_memory_budget())) {
     // Over the memory budget: the body waits on disk (stored ones are there already).
     if (!entry.stored) {
       store_->PageOut(store_id_, entry.seq, *message);
@@ -77,7 +81,7 @@ void Queue::Enqueue(MessageRef message) {
     }
     ++unloaded_;
   } else {
-    loaded_bytes_ += entry.size;
+    loaded_bytes_ += MemoryCost(entry.size);
     entry.message = std::move(message);
   }
   ready_.push_back(std::move(entry));
@@ -119,7 +123,7 @@ void Queue::Delete() {
 void Queue::Requeue(QueuedMessage message) {
   message.redelivered = true;
   ready_bytes_ += message.size;
-  loaded_bytes_ += message.size;
+  loaded_bytes_ += MemoryCost(message.size);
   // Requeued messages are usually older than everything ready, so search from the front.
   auto at =
       std::upper_bound(ready_.begin(), ready_.end(), message.seq,
@@ -144,7 +148,7 @@ QueuedMessage Queue::PopReady() {
   QueuedMessage head = std::move(ready_.front());
   ready_.pop_front();
   ready_bytes_ -= head.size;
-  loaded_bytes_ -= head.size;
+  loaded_bytes_ -= MemoryCost(head.size);
   return head;
 }
 
@@ -208,7 +212,7 @@ std::vector<LoadRequest> Queue::NextLoad() const {
     if (requests.size() == kMaxLoadMessages || (bytes >= budget && !requests.empty())) break;
     if (m.message) continue;
     requests.push_back(LoadRequest{m.seq, m.body_id, m.paged});
-    bytes += m.size;
+    bytes += MemoryCost(m.size);
   }
   return requests;
 }
@@ -258,7 +262,7 @@ void Queue::OnLoaded(const std::vector<LoadRequest>& requests, std::vector<Messa
       it->paged = false;
     }
     it->message = std::move(messages[i]);
-    loaded_bytes_ += it->size;
+    loaded_bytes_ += MemoryCost(it->size);
   }
 }
 

@@ -8,9 +8,10 @@
 // With a store, a durable queue writes an index entry for every persistent message it
 // receives (the body is written once by the publishing channel), marks it delivered when it
 // first goes out for acknowledgement, and removes it when it is settled. Every queue keeps
-// at most Store::queue_memory_budget() bytes of ready bodies in memory: beyond that, new
-// messages are paged out (persistent ones are on disk already; others are written to the
-// store's paged area) and read back in order, ahead of the consumers, as the queue drains.
+// at most Store::queue_memory_budget() bytes of ready messages (bodies plus ~64 B each) in
+// memory: beyond that, new messages are paged out (persistent ones are on disk already;
+// others are written to the store's paged area) and read back in order, ahead of the
+// consumers, as the queue drains.
 
 #pragma once
 
@@ -166,7 +167,7 @@ class Queue {
   Store* store_ = nullptr;
   uint64_t store_id_ = 0;
   bool stores_messages_ = false;
-  size_t loaded_bytes_ = 0;  // body bytes of the ready messages in memory
+  size_t loaded_bytes_ = 0;  // MemoryCost of the ready messages in memory
   size_t unloaded_ = 0;      // ready messages paged out
   bool loading_ = false;     // a background read is under way
   // Lets a read that completes after the queue was deleted see that it is gone.

@@ -6,7 +6,7 @@
 //                'n' id counter,
 //              followed by the entity's identity, each part length-prefixed.
 //   index      (queue id, sequence), both 8-byte big-endian, so that a queue is one
-//              contiguous range in arrival order -> EncodeEntry's 14-byte value.
+//              contiguous range in arrival order -> EncodeEntry's 13-byte value.
 //   bodies     body id, 8-byte big-endian -> EncodeMessage's record.
 //   paged      (queue id, sequence) -> EncodeMessage's record, for messages paged out of
 //              memory that are not stored otherwise; emptied at every start-up.
