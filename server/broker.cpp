@@ -131,7 +131,7 @@ Status Broker::Recover(Store* store, RecoveryStats* stats) {
   for (const auto& [id, entries] : state.entries) {
     auto it = by_id.find(id);
     if (it == by_id.end()) continue;
-    it->second->Restore(entries);
+    it->second->Restore(entries, /*all_redelivered=*/!state.clean_shutdown);
     stats->messages += entries.size();
   }
   stats->queues = by_id.size();

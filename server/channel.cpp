@@ -850,7 +850,7 @@ void Channel::Deliver(Consumer* consumer, QueuedMessage message) {
     consumer->queue->OnSettled(message);
     return;
   }
-  consumer->queue->OnDelivered(message);
+  consumer->queue->OnDelivered(&message);
   ++consumer->unacked;
   ++consumer_unacked_;
   unacked_.push_back(Unacked{tag, consumer->queue, consumer, true, std::move(message)});
@@ -881,7 +881,7 @@ Status Channel::On(const amqp::BasicGet& m) {
   if (m.no_ack) {
     queue->OnSettled(*message);
   } else {
-    queue->OnDelivered(*message);
+    queue->OnDelivered(&*message);
     unacked_.push_back(Unacked{tag, queue, nullptr, false, std::move(*message)});
   }
   return Status::Ok();

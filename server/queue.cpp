@@ -39,13 +39,14 @@ void Queue::AttachStore(Store* store, uint64_t id, bool durable) {
   stores_messages_ = durable;
 }
 
-void Queue::Restore(const std::vector<StoredEntry>& entries) {
+void Queue::Restore(const std::vector<StoredEntry>& entries, bool all_redelivered) {
   for (const StoredEntry& e : entries) {
     QueuedMessage m;
     m.seq = e.seq;
     m.body_id = e.body_id;
     m.size = e.size;
-    m.redelivered = e.delivered;
+    m.redelivered = e.delivered || all_redelivered;
+    m.delivered_stored = e.delivered;
     m.stored = true;
     m.shared = e.shared;
     ready_bytes_ += m.size;
@@ -58,7 +59,7 @@ void Queue::Restore(const std::vector<StoredEntry>& entries) {
 std::string Queue::vhost_name() const { return vhost_ != nullptr ? vhost_->name() : ""; }
 
 StoredEntry Queue::EntryOf(const QueuedMessage& m) const {
-  return StoredEntry{m.seq, m.body_id, m.size, m.redelivered, m.shared};
+  return StoredEntry{m.seq, m.body_id, m.size, m.delivered_stored, m.shared};
 }
 
 void Queue::Enqueue(MessageRef message) {
@@ -88,12 +89,10 @@ void Queue::Enqueue(MessageRef message) {
   Dispatch();
 }
 
-void Queue::OnDelivered(const QueuedMessage& message) {
-  // A redelivered message was marked delivered before.
-  if (message.stored && !message.redelivered) {
-    StoredEntry entry = EntryOf(message);
-    entry.delivered = true;
-    store_->UpdateEntry(store_id_, entry);
+void Queue::OnDelivered(QueuedMessage* message) {
+  if (message->stored && !message->delivered_stored) {
+    message->delivered_stored = true;
+    store_->UpdateEntry(store_id_, EntryOf(*message));
   }
 }
 

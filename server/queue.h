@@ -38,11 +38,14 @@ struct QueuedMessage {
   uint64_t seq = 0;      // position in the queue's arrival order
   uint64_t body_id = 0;  // stored: the body's key in the store
   uint32_t size = 0;     // body bytes
-  bool redelivered = false;
-  bool stored = false;  // has an entry in the store's index
-  bool shared = false;  // stored, and the body is shared with other queues
-  bool paged = false;   // a copy is in the store's paged area
+  // Flags as bits, so that a queued message is 32 bytes.
+  bool redelivered : 1 = false;
+  bool stored : 1 = false;            // has an entry in the store's index
+  bool shared : 1 = false;            // stored, and the body is shared with other queues
+  bool paged : 1 = false;             // a copy is in the store's paged area
+  bool delivered_stored : 1 = false;  // stored, and its entry says it was delivered
 };
+static_assert(sizeof(QueuedMessage) == 32);
 
 // Where a consumer's messages go: the channel it was created on (an interface so that
 // queue logic can be tested without connections).
@@ -99,15 +102,16 @@ class Queue {
   // is stored, so it writes persistent messages.
   void AttachStore(Store* store, uint64_t id, bool durable);
   // Rebuilds the ready messages from the store's entries (at start-up); their bodies stay
-  // on disk until needed.
-  void Restore(const std::vector<StoredEntry>& entries);
+  // on disk until needed. `all_redelivered`: mark every message redelivered (after a crash,
+  // any of them may have been delivered).
+  void Restore(const std::vector<StoredEntry>& entries, bool all_redelivered = false);
 
   // Appends a newly routed message and pushes ready messages to consumers. A persistent
   // message must have its body stored already (Message::store_id) if stores_messages().
   void Enqueue(MessageRef message);
   // A message taken from this queue went out and awaits acknowledgement: the store learns
   // it was delivered (so that it comes back redelivered after a crash).
-  void OnDelivered(const QueuedMessage& message);
+  void OnDelivered(QueuedMessage* message);
   // A message taken from this queue is done with (acknowledged, rejected, delivered
   // without acknowledgement, or its queue deleted): the store forgets it.
   void OnSettled(const QueuedMessage& message);

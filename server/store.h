@@ -83,6 +83,9 @@ struct StoredEntry {
 
 // Everything read back at start-up.
 struct RecoveredState {
+  // The store was closed cleanly last time. If not, deliveries made just before the crash may
+  // not have had their delivered flags written.
+  bool clean_shutdown = false;
   std::vector<std::string> vhosts;
   std::vector<StoredUser> users;
   std::vector<StoredPermission> permissions;

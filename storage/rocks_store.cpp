@@ -131,6 +131,11 @@ RocksStore::~RocksStore() {
   }
   wake_.notify_all();
   if (writer_.joinable()) writer_.join();
+  // Every write is done: the next start may trust the delivered flags.
+  rocksdb::WriteOptions synced;
+  synced.sync = true;
+  const rocksdb::Status marked = db_->Put(synced, meta_, CounterKey("clean"), "{}");
+  if (!marked.ok()) spdlog::warn("storage: cannot mark the clean stop: {}", marked.ToString());
   // A clean stop leaves no write-ahead log to replay at the next start.
   const rocksdb::Status flushed = db_->Flush(rocksdb::FlushOptions(), handles_);
   if (!flushed.ok()) spdlog::warn("storage: flush at shutdown failed: {}", flushed.ToString());
@@ -188,6 +193,7 @@ Status RocksStore::Recover(server::RecoveredState* state) {
         if (first == "queue") {
           next_queue_id_ = std::max(next_queue_id_, j.value("next", uint64_t{1}));
         }
+        if (first == "clean") state->clean_shutdown = true;
         break;
       case 'b':
         state->bindings.push_back(server::StoredBinding{
@@ -244,6 +250,12 @@ Status RocksStore::Recover(server::RecoveredState* state) {
   it.reset();
   saved_body_id_ = next_body_id_;
   saved_queue_id_ = next_queue_id_;
+  // From here until a clean stop writes it again, a start finds no marker: after a crash
+  // every recovered message may have been delivered. Synced now, before any delivery.
+  rocksdb::WriteOptions synced;
+  synced.sync = true;
+  const rocksdb::Status unmarked = db_->Delete(synced, meta_, CounterKey("clean"));
+  if (!unmarked.ok()) return DbError("writing the shutdown marker", unmarked);
   if (!orphans.empty()) {
     spdlog::warn("storage: dropping {} messages of queues that no longer exist", orphans.size());
     for (const auto& [queue_id, entry] : orphans) RemoveEntry(queue_id, entry);

@@ -136,7 +136,7 @@ class Sink : public server::DeliverySink {
   }
   void Deliver(Consumer* consumer, QueuedMessage message) override {
     ++consumer->unacked;
-    consumer->queue->OnDelivered(message);
+    consumer->queue->OnDelivered(&message);
     meter_->Add(-static_cast<int64_t>(message.size));
     delivered.push_back(message);
     held.push_back(std::move(message));
