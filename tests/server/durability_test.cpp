@@ -22,6 +22,19 @@ std::string Body(int i, size_t size) {
 class Durability : public BrokerFixture {
  protected:
   bool WithStore() const override { return true; }
+
+  // Disconnects `client`, restarts the broker on its store, and takes every message left
+  // in `queue`.
+  ::testing::AssertionResult RestartAndDrain(Client* client, std::string_view queue,
+                                             std::vector<std::string>* bodies) {
+    client->Disconnect();
+    StopBroker();
+    StartBroker();
+    Client again;
+    auto connected = ConnectWithChannel(&again);
+    if (!connected) return connected;
+    return again.Drain(1, queue, bodies);
+  }
 };
 
 // A queue memory budget smaller than one message: every message is paged out.
@@ -50,14 +63,8 @@ TEST_F(Durability, PersistentMessagesSurviveARestartInOrder) {
     ASSERT_EQ(event.method, AMQP_BASIC_ACK_METHOD) << event.name();
     confirmed = static_cast<int>(event.delivery_tag);
   }
-  client.Disconnect();
-  StopBroker();
-  StartBroker();
-
-  Client again;
-  ASSERT_TRUE(ConnectWithChannel(&again));
   std::vector<std::string> bodies;
-  ASSERT_TRUE(again.Drain(1, "d.q", &bodies));
+  ASSERT_TRUE(RestartAndDrain(&client, "d.q", &bodies));
   std::vector<std::string> expected;
   for (int i = 0; i < 20; i += 2) expected.push_back(Body(i, 100));
   EXPECT_EQ(bodies, expected);
@@ -144,13 +151,8 @@ TEST_F(Durability, TxCommitOfPersistentMessagesSurvivesARestart) {
   ASSERT_TRUE(client.TxCommit(1));
   ASSERT_TRUE(client.Publish(1, "", "d.tx", "rolled back", &persistent));
   ASSERT_TRUE(client.TxRollback(1));
-  client.Disconnect();
-  StopBroker();
-  StartBroker();
-  Client again;
-  ASSERT_TRUE(ConnectWithChannel(&again));
   std::vector<std::string> bodies;
-  ASSERT_TRUE(again.Drain(1, "d.tx", &bodies));
+  ASSERT_TRUE(RestartAndDrain(&client, "d.tx", &bodies));
   EXPECT_EQ(bodies, std::vector<std::string>{"committed"});
 }
 
