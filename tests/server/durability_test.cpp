@@ -19,6 +19,20 @@ std::string Body(int i, size_t size) {
   return body;
 }
 
+// Reads publisher confirms (basic.ack, possibly multiple) until publish `count` is confirmed.
+::testing::AssertionResult WaitForConfirms(Client* client, uint64_t count) {
+  for (uint64_t confirmed = 0; confirmed < count;) {
+    Event event;
+    auto got = client->NextEvent(&event);
+    if (!got) return got;
+    if (event.method != AMQP_BASIC_ACK_METHOD) {
+      return ::testing::AssertionFailure() << "expected basic.ack, got " << event.name();
+    }
+    confirmed = event.delivery_tag;
+  }
+  return ::testing::AssertionSuccess();
+}
+
 class Durability : public BrokerFixture {
  protected:
   bool WithStore() const override { return true; }
@@ -57,12 +71,7 @@ TEST_F(Durability, PersistentMessagesSurviveARestartInOrder) {
   for (int i = 0; i < 20; ++i) {
     ASSERT_TRUE(client.Publish(1, "", "d.q", Body(i, 100), i % 2 == 0 ? &persistent : nullptr));
   }
-  for (int confirmed = 0; confirmed < 20;) {
-    Event event;
-    ASSERT_TRUE(client.NextEvent(&event));
-    ASSERT_EQ(event.method, AMQP_BASIC_ACK_METHOD) << event.name();
-    confirmed = static_cast<int>(event.delivery_tag);
-  }
+  ASSERT_TRUE(WaitForConfirms(&client, 20));
   std::vector<std::string> bodies;
   ASSERT_TRUE(RestartAndDrain(&client, "d.q", &bodies));
   std::vector<std::string> expected;
@@ -104,12 +113,7 @@ TEST_F(DurabilityTinyBudget, ConsumersDrainPagedMessagesInOrder) {
     // Persistent ones are read back from the store, transient ones from the paged area.
     ASSERT_TRUE(client.Publish(1, "", "d.drain", Body(i, 300), i % 3 == 0 ? nullptr : &persistent));
   }
-  for (int confirmed = 0; confirmed < kMessages;) {
-    Event event;
-    ASSERT_TRUE(client.NextEvent(&event));
-    ASSERT_EQ(event.method, AMQP_BASIC_ACK_METHOD) << event.name();
-    confirmed = static_cast<int>(event.delivery_tag);
-  }
+  ASSERT_TRUE(WaitForConfirms(&client, kMessages));
   ASSERT_TRUE(client.Qos(1, 10));
   ASSERT_TRUE(client.Consume(1, "d.drain"));
   for (int i = 0; i < kMessages; ++i) {
