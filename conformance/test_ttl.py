@@ -51,7 +51,7 @@ def _wait_gone(conn, queue, expires_ms, timeout=3.0):
 
 def test_queue_ttl_expires_messages_without_a_consumer(broker, ch):
     q = broker.queue_name()
-    ch.queue_declare(q, arguments={"x-message-ttl": 200})
+    ch.queue_declare(q, arguments={"x-message-ttl": 300})
     for i in range(3):
         ch.basic_publish("", q, b"m%d" % i)
     assert wait_for_count(ch, q, 3) == 3
@@ -128,7 +128,7 @@ def test_requeued_message_keeps_its_original_expiry(broker, ch):
 def test_expiration_property_expires_the_message(broker, ch):
     q = broker.queue_name()
     ch.queue_declare(q)
-    ch.basic_publish("", q, b"short", _expiring(100))
+    ch.basic_publish("", q, b"short", _expiring(300))
     ch.basic_publish("", q, b"long", _expiring(60000))
     assert wait_for_count(ch, q, 2) == 2
     assert wait_for_count(ch, q, 1) == 1
@@ -186,14 +186,14 @@ def test_expiration_with_plus_sign_is_accepted(broker, ch):
 def test_message_expiration_lower_than_queue_ttl_wins(broker, ch):
     q = broker.queue_name()
     ch.queue_declare(q, arguments={"x-message-ttl": 60000})
-    ch.basic_publish("", q, b"short", _expiring(100))
+    ch.basic_publish("", q, b"short", _expiring(300))
     assert wait_for_count(ch, q, 1) == 1
     assert wait_for_count(ch, q, 0) == 0
 
 
 def test_queue_ttl_lower_than_message_expiration_wins(broker, ch):
     q = broker.queue_name()
-    ch.queue_declare(q, arguments={"x-message-ttl": 100})
+    ch.queue_declare(q, arguments={"x-message-ttl": 300})
     ch.basic_publish("", q, b"long", _expiring(60000))
     assert wait_for_count(ch, q, 1) == 1
     assert wait_for_count(ch, q, 0) == 0
