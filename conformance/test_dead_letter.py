@@ -541,32 +541,13 @@ def test_confirms_and_returns_cover_only_the_original_publish(broker, conn):
 # ---- field types ------------------------------------------------------------------------------
 
 
-class _TypedReader(rawamqp.Reader):
-    """Reads field values as (type letter, value), nested tables and arrays too."""
-
-    def value(self):
-        kind = self.data[self.pos : self.pos + 1].decode()
-        return (kind, super().value())
-
-
 def _raw_get_headers(url, queue):
-    """basic.get over a raw connection; returns the message's headers as typed values."""
+    """One message's headers, with their AMQP types, taken with basic.get over a raw
+    connection."""
     with rawamqp.RawConnection(url) as c:
         assert c.handshake() is None
         c.open_channel(1)
-        c.send(rawamqp.method_frame(1, rawamqp.BASIC_GET, rawamqp.basic_get_args(queue)))
-        c.expect_method(rawamqp.BASIC_GET_OK, channel=1)
-        header = c.read_frame_skipping_heartbeats()
-        assert header.type == rawamqp.FRAME_HEADER
-        r = _TypedReader(header.payload)
-        r.take(12)  # class id, weight, body size
-        flags = r.short()
-        if flags & 0x8000:
-            r.shortstr()  # content-type
-        if flags & 0x4000:
-            r.shortstr()  # content-encoding
-        assert flags & 0x2000, "no headers"
-        return r.table()
+        return c.get_typed_headers(1, queue)
 
 
 def test_x_death_field_types(broker, ch, amqp_url):
