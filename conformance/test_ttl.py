@@ -100,6 +100,24 @@ def test_queue_ttl_zero_delivers_to_a_waiting_consumer(broker, conn, ch):
     assert got == [b"now"]
 
 
+def test_queue_ttl_zero_drops_what_a_busy_consumer_cannot_take(broker, conn, ch):
+    q = broker.queue_name()
+    ch.queue_declare(q, arguments={"x-message-ttl": 0})
+    ch.basic_qos(prefetch_count=1)
+    got = []
+    ch.basic_consume(q, lambda _c, m, p, b: got.append((m.delivery_tag, b)))
+    ch.basic_publish("", q, b"taken")
+    assert pump(conn, lambda: got)
+    # The consumer is at its prefetch limit: the next message cannot be delivered now, so it
+    # expires at once.
+    ch.basic_publish("", q, b"dropped")
+    settle(conn, 0.2)
+    ch.basic_ack(got[0][0])
+    settle(conn, 0.3)
+    assert [b for (_t, b) in got] == [b"taken"]
+    assert message_count(ch, q) == 0
+
+
 def test_queue_ttl_zero_drops_without_a_consumer(broker):
     ch = _confirming(broker)
     q = broker.queue_name()
@@ -111,11 +129,11 @@ def test_queue_ttl_zero_drops_without_a_consumer(broker):
 
 def test_requeued_message_keeps_its_original_expiry(broker, ch):
     q = broker.queue_name()
-    ch.queue_declare(q, arguments={"x-message-ttl": 200})
+    ch.queue_declare(q, arguments={"x-message-ttl": 300})
     ch.basic_publish("", q, b"held")
     method, _p, body = ch.basic_get(q, auto_ack=False)
     assert body == b"held"
-    time.sleep(0.35)
+    time.sleep(0.45)
     # Requeued after its TTL ran out: RabbitMQ drops it instead of giving it a new TTL.
     ch.basic_nack(method.delivery_tag, requeue=True)
     assert wait_for_count(ch, q, 0) == 0
