@@ -15,7 +15,7 @@ import time
 import pika
 
 import rawamqp
-from helpers import Confirms, message_count, pump, settle, wait_for_count
+from helpers import Confirms, channel_error, message_count, pump, settle, wait_for_count
 
 DEATH_KEYS = {"count", "reason", "queue", "time", "exchange", "routing-keys"}
 
@@ -287,6 +287,35 @@ def test_dead_letter_routing_key_applies_to_expired_messages(broker, ch):
     _assert_death(props.headers["x-death"][0], 1, "expired", q, "", [q])
 
 
+def test_unacknowledged_message_does_not_expire(broker, ch):
+    dlx, dlq = _dlq(broker, ch)
+    q = broker.queue_name("work")
+    ch.queue_declare(q, arguments={"x-dead-letter-exchange": dlx, "x-message-ttl": 100})
+    ch.basic_publish("", q, b"held")
+    method, _p, _b = _get_unacked(ch, q)
+    time.sleep(0.3)
+    assert message_count(ch, dlq) == 0
+    # Rejected after its TTL ran out while it was unacknowledged: the reason is rejected.
+    ch.basic_reject(method.delivery_tag, requeue=False)
+    _m, props, _b = _get(ch, dlq)
+    (death,) = props.headers["x-death"]
+    _assert_death(death, 1, "rejected", q, "", [q])
+
+
+def test_requeued_after_its_ttl_dead_letters_as_expired(broker, ch):
+    dlx, dlq = _dlq(broker, ch)
+    q = broker.queue_name("work")
+    ch.queue_declare(q, arguments={"x-dead-letter-exchange": dlx, "x-message-ttl": 100})
+    ch.basic_publish("", q, b"held")
+    method, _p, _b = _get_unacked(ch, q)
+    time.sleep(0.3)
+    ch.basic_nack(method.delivery_tag, requeue=True)
+    _m, props, body = _get(ch, dlq)
+    assert body == b"held"
+    (death,) = props.headers["x-death"]
+    _assert_death(death, 1, "expired", q, "", [q])
+
+
 def test_max_length_drop_head_dead_letters_with_reason_maxlen(broker, ch):
     dlx, dlq = _dlq(broker, ch)
     q = broker.queue_name("work")
@@ -457,6 +486,30 @@ def test_cycle_with_a_rejection_is_not_dropped(broker, ch):
     # The first dead-lettering replaced the routing keys with its x-dead-letter-routing-key.
     _assert_death(deaths[0], 1, "expired", b, "", [b])
     _assert_death(deaths[1], 1, "rejected", a, "", [a])
+
+
+# ---- invalid arguments ------------------------------------------------------------------------
+
+
+def test_dead_letter_exchange_of_wrong_type_is_406(broker, ch):
+    q = broker.queue_name()
+    with channel_error(
+        406,
+        "PRECONDITION_FAILED - invalid type 'signedint' for arg 'x-dead-letter-exchange' in "
+        "queue '%s' in vhost '/'" % q,
+    ):
+        ch.queue_declare(q, arguments={"x-dead-letter-exchange": 1})
+    assert broker.connection.is_open
+
+
+def test_dead_letter_routing_key_without_exchange_is_406(broker, ch):
+    q = broker.queue_name()
+    with channel_error(
+        406,
+        "PRECONDITION_FAILED - invalid arg 'x-dead-letter-routing-key' for queue '%s' in "
+        "vhost '/': routing_key_but_no_dlx_defined" % q,
+    ):
+        ch.queue_declare(q, arguments={"x-dead-letter-routing-key": "k"})
 
 
 # ---- what the dead letter keeps ---------------------------------------------------------------
