@@ -277,3 +277,45 @@ class Confirms:
     def wait_all(self, timeout=WAIT * 2):
         """Waits (bounded) until every publish so far is acked or nacked."""
         return pump(self._conn, lambda: len(self.acked) + len(self.nacked) >= self.published, timeout)
+
+
+def confirming_channel(broker):
+    """A new channel in confirm mode. Its basic_publish returns once the queues have the message
+    (and raises pika's NackError if one refused it), so that what follows on the channel sees
+    the message queued: RabbitMQ answers a passive queue.declare ahead of publishes still on
+    their way to the queue, and a quorum queue takes a message only once it is committed."""
+    ch = broker.channel()
+    ch.confirm_delivery()
+    return ch
+
+
+def get_one(ch, queue, auto_ack=True, timeout=WAIT):
+    """basic.get polled until a message arrives (bounded), for messages that reach the queue
+    asynchronously (dead letters, returns to a quorum queue); returns (method, properties,
+    body) or fails the test."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = ch.basic_get(queue, auto_ack=auto_ack)
+        if got[0] is not None:
+            return got
+        assert time.monotonic() < deadline, "nothing arrived in %s" % queue
+        time.sleep(0.02)
+
+
+def dead_letter_queue(broker, ch):
+    """A fanout exchange to dead-letter into, with one queue bound to it; returns (exchange,
+    queue)."""
+    x, q = broker.exchange_name("dlx"), broker.queue_name("dlq")
+    ch.exchange_declare(x, "fanout")
+    ch.queue_declare(q)
+    ch.queue_bind(q, x)
+    return x, q
+
+
+def invalid_arg_text(arg, queue, detail):
+    """RabbitMQ's reply text for a queue.declare argument it refuses, in vhost '/'."""
+    return "PRECONDITION_FAILED - invalid arg '%s' for queue '%s' in vhost '/': %s" % (
+        arg,
+        queue,
+        detail,
+    )

@@ -15,48 +15,19 @@ import time
 import pika
 
 import rawamqp
-from helpers import Confirms, channel_error, message_count, pump, settle, wait_for_count
+from helpers import (
+    Confirms,
+    channel_error,
+    confirming_channel,
+    dead_letter_queue,
+    get_one,
+    message_count,
+    pump,
+    settle,
+    wait_for_count,
+)
 
 DEATH_KEYS = {"count", "reason", "queue", "time", "exchange", "routing-keys"}
-
-
-def _get(ch, queue, timeout=5.0):
-    """basic.get (auto-ack) polled until a message arrives (bounded); returns (method, props,
-    body) or fails the test."""
-    deadline = time.monotonic() + timeout
-    while True:
-        method, props, body = ch.basic_get(queue, auto_ack=True)
-        if method is not None:
-            return method, props, body
-        assert time.monotonic() < deadline, "nothing arrived in %s" % queue
-        time.sleep(0.02)
-
-
-def _get_unacked(ch, queue, timeout=5.0):
-    """Like _get, without auto-ack."""
-    deadline = time.monotonic() + timeout
-    while True:
-        got = ch.basic_get(queue, auto_ack=False)
-        if got[0] is not None:
-            return got
-        assert time.monotonic() < deadline, "nothing arrived in %s" % queue
-        time.sleep(0.02)
-
-
-def _confirming(broker):
-    """A channel in confirm mode: its basic_publish returns once the queues have the message."""
-    ch = broker.channel()
-    ch.confirm_delivery()
-    return ch
-
-
-def _dlq(broker, ch, tag="dlq"):
-    """A fanout DLX with one queue bound to it; returns (exchange, queue)."""
-    x, q = broker.exchange_name("dlx"), broker.queue_name(tag)
-    ch.exchange_declare(x, "fanout")
-    ch.queue_declare(q)
-    ch.queue_bind(q, x)
-    return x, q
 
 
 def _assert_death(entry, count, reason, queue, exchange, routing_keys, original_expiration=None):
@@ -87,14 +58,14 @@ def _assert_first_death(headers, reason, queue, exchange):
 
 
 def test_reject_without_requeue_dead_letters(broker, ch):
-    dlx, dlq = _dlq(broker, ch)
+    dlx, dlq = dead_letter_queue(broker, ch)
     q = broker.queue_name("work")
     ch.queue_declare(q, arguments={"x-dead-letter-exchange": dlx})
     ch.basic_publish("", q, b"bad")
-    method, _p, body = _get_unacked(ch, q)
+    method, _p, body = get_one(ch, q, auto_ack=False)
     assert body == b"bad"
     ch.basic_reject(method.delivery_tag, requeue=False)
-    method, props, body = _get(ch, dlq)
+    method, props, body = get_one(ch, dlq)
     assert body == b"bad"
     assert (method.exchange, method.routing_key, method.redelivered) == (dlx, q, False)
     assert set(props.headers) == {
@@ -110,26 +81,26 @@ def test_reject_without_requeue_dead_letters(broker, ch):
 
 
 def test_reject_with_requeue_does_not_dead_letter(broker, ch):
-    dlx, dlq = _dlq(broker, ch)
+    dlx, dlq = dead_letter_queue(broker, ch)
     q = broker.queue_name("work")
     ch.queue_declare(q, arguments={"x-dead-letter-exchange": dlx})
     ch.basic_publish("", q, b"again")
-    method, _p, _b = _get_unacked(ch, q)
+    method, _p, _b = get_one(ch, q, auto_ack=False)
     ch.basic_reject(method.delivery_tag, requeue=True)
-    method, props, body = _get(ch, q)
+    method, props, body = get_one(ch, q)
     assert (body, method.redelivered, props.headers) == (b"again", True, None)
     assert message_count(ch, dlq) == 0
 
 
 def test_nack_multiple_dead_letters_each_in_order(broker, conn, ch):
-    dlx, dlq = _dlq(broker, ch)
+    dlx, dlq = dead_letter_queue(broker, ch)
     q = broker.queue_name("work")
     ch.queue_declare(q, arguments={"x-dead-letter-exchange": dlx})
     for i in range(3):
         ch.basic_publish("", q, b"m%d" % i)
-    tags = [_get_unacked(ch, q)[0].delivery_tag for _ in range(3)]
+    tags = [get_one(ch, q, auto_ack=False)[0].delivery_tag for _ in range(3)]
     ch.basic_nack(tags[-1], multiple=True, requeue=False)
-    got = [_get(ch, dlq) for _ in range(3)]
+    got = [get_one(ch, dlq) for _ in range(3)]
     assert [b for (_m, _p, b) in got] == [b"m0", b"m1", b"m2"]
     for _m, props, _b in got:
         assert len(props.headers["x-death"]) == 1
@@ -138,13 +109,13 @@ def test_nack_multiple_dead_letters_each_in_order(broker, conn, ch):
 
 
 def test_nack_from_a_consumer_dead_letters(broker, conn, ch):
-    dlx, dlq = _dlq(broker, ch)
+    dlx, dlq = dead_letter_queue(broker, ch)
     q = broker.queue_name("work")
     ch.queue_declare(q, arguments={"x-dead-letter-exchange": dlx})
     ch.basic_publish("", q, b"consumed")
     ch.basic_consume(q, lambda c, m, p, b: c.basic_nack(m.delivery_tag, requeue=False))
     pump(conn, lambda: message_count(ch, dlq) == 1)
-    _m, props, body = _get(ch, dlq)
+    _m, props, body = get_one(ch, dlq)
     assert body == b"consumed"
     _assert_death(props.headers["x-death"][0], 1, "rejected", q, "", [q])
 
@@ -159,9 +130,9 @@ def test_dead_letter_routing_key_replaces_the_routing_key(broker, ch):
         q, arguments={"x-dead-letter-exchange": dlx, "x-dead-letter-routing-key": "dead"}
     )
     ch.basic_publish("", q, b"rerouted")
-    method, _p, _b = _get_unacked(ch, q)
+    method, _p, _b = get_one(ch, q, auto_ack=False)
     ch.basic_reject(method.delivery_tag, requeue=False)
-    method, props, body = _get(ch, dlq)
+    method, props, body = get_one(ch, dlq)
     assert (body, method.exchange, method.routing_key) == (b"rerouted", dlx, "dead")
     # x-death keeps the routing keys the message was published with.
     _assert_death(props.headers["x-death"][0], 1, "rejected", q, "", [q])
@@ -178,8 +149,8 @@ def test_without_dead_letter_routing_key_the_original_key_routes(broker, ch):
     ch.queue_bind(other, dlx, "something-else")
     ch.queue_declare(q, arguments={"x-dead-letter-exchange": dlx})
     ch.basic_publish("", q, b"by key")
-    ch.basic_reject(_get_unacked(ch, q)[0].delivery_tag, requeue=False)
-    assert _get(ch, dlq)[2] == b"by key"
+    ch.basic_reject(get_one(ch, q, auto_ack=False)[0].delivery_tag, requeue=False)
+    assert get_one(ch, dlq)[2] == b"by key"
     assert message_count(ch, other) == 0
 
 
@@ -197,8 +168,8 @@ def test_cc_keys_are_in_x_death_and_route_the_dead_letter(broker, ch):
     ch.queue_bind(dlq_cc, dlx, "copy")
     props = pika.BasicProperties(headers={"CC": ["copy"], "BCC": ["hidden"]})
     ch.basic_publish(x, "main", b"cc", props)
-    ch.basic_reject(_get_unacked(ch, q)[0].delivery_tag, requeue=False)
-    method, props, body = _get(ch, dlq_cc)
+    ch.basic_reject(get_one(ch, q, auto_ack=False)[0].delivery_tag, requeue=False)
+    method, props, body = get_one(ch, dlq_cc)
     assert (body, method.exchange, method.routing_key) == (b"cc", dlx, "main")
     # BCC is gone since the publish; CC stays on a dead letter routed by its original keys.
     assert props.headers["CC"] == ["copy"]
@@ -219,8 +190,8 @@ def test_dead_letter_routing_key_removes_the_cc_header(broker, ch):
     ch.queue_declare(dlq)
     ch.queue_bind(dlq, dlx, "dead")
     ch.basic_publish(x, "main", b"cc", pika.BasicProperties(headers={"CC": ["copy"]}))
-    ch.basic_reject(_get_unacked(ch, q)[0].delivery_tag, requeue=False)
-    method, props, _b = _get(ch, dlq)
+    ch.basic_reject(get_one(ch, q, auto_ack=False)[0].delivery_tag, requeue=False)
+    method, props, _b = get_one(ch, dlq)
     assert method.routing_key == "dead"
     assert "CC" not in props.headers
     # ... but x-death still lists the CC key.
@@ -231,11 +202,11 @@ def test_dead_letter_routing_key_removes_the_cc_header(broker, ch):
 
 
 def test_queue_ttl_expiry_dead_letters_without_original_expiration(broker, ch):
-    dlx, dlq = _dlq(broker, ch)
+    dlx, dlq = dead_letter_queue(broker, ch)
     q = broker.queue_name("work")
     ch.queue_declare(q, arguments={"x-dead-letter-exchange": dlx, "x-message-ttl": 50})
     ch.basic_publish("", q, b"late")
-    method, props, body = _get(ch, dlq)
+    method, props, body = get_one(ch, dlq)
     assert (body, method.exchange, method.routing_key) == (b"late", dlx, q)
     assert props.expiration is None
     assert len(props.headers["x-death"]) == 1
@@ -244,11 +215,11 @@ def test_queue_ttl_expiry_dead_letters_without_original_expiration(broker, ch):
 
 
 def test_message_expiration_dead_letters_with_original_expiration(broker, ch):
-    dlx, dlq = _dlq(broker, ch)
+    dlx, dlq = dead_letter_queue(broker, ch)
     q = broker.queue_name("work")
     ch.queue_declare(q, arguments={"x-dead-letter-exchange": dlx})
     ch.basic_publish("", q, b"late", pika.BasicProperties(expiration="50"))
-    _m, props, body = _get(ch, dlq)
+    _m, props, body = get_one(ch, dlq)
     assert body == b"late"
     # The expiration property is removed, so the dead letter does not expire again.
     assert props.expiration is None
@@ -256,12 +227,12 @@ def test_message_expiration_dead_letters_with_original_expiration(broker, ch):
 
 
 def test_rejected_message_with_expiration_has_original_expiration(broker, ch):
-    dlx, dlq = _dlq(broker, ch)
+    dlx, dlq = dead_letter_queue(broker, ch)
     q = broker.queue_name("work")
     ch.queue_declare(q, arguments={"x-dead-letter-exchange": dlx})
     ch.basic_publish("", q, b"r", pika.BasicProperties(expiration="60000"))
-    ch.basic_reject(_get_unacked(ch, q)[0].delivery_tag, requeue=False)
-    _m, props, _b = _get(ch, dlq)
+    ch.basic_reject(get_one(ch, q, auto_ack=False)[0].delivery_tag, requeue=False)
+    _m, props, _b = get_one(ch, dlq)
     assert props.expiration is None
     _assert_death(
         props.headers["x-death"][0], 1, "rejected", q, "", [q], original_expiration="60000"
@@ -282,47 +253,47 @@ def test_dead_letter_routing_key_applies_to_expired_messages(broker, ch):
         },
     )
     ch.basic_publish("", q, b"to default")
-    method, props, _b = _get(ch, dlq)
+    method, props, _b = get_one(ch, dlq)
     assert (method.exchange, method.routing_key) == ("", dlq)
     _assert_death(props.headers["x-death"][0], 1, "expired", q, "", [q])
 
 
 def test_unacknowledged_message_does_not_expire(broker, ch):
-    dlx, dlq = _dlq(broker, ch)
+    dlx, dlq = dead_letter_queue(broker, ch)
     q = broker.queue_name("work")
     ch.queue_declare(q, arguments={"x-dead-letter-exchange": dlx, "x-message-ttl": 100})
     ch.basic_publish("", q, b"held")
-    method, _p, _b = _get_unacked(ch, q)
+    method, _p, _b = get_one(ch, q, auto_ack=False)
     time.sleep(0.3)
     assert message_count(ch, dlq) == 0
     # Rejected after its TTL ran out while it was unacknowledged: the reason is rejected.
     ch.basic_reject(method.delivery_tag, requeue=False)
-    _m, props, _b = _get(ch, dlq)
+    _m, props, _b = get_one(ch, dlq)
     (death,) = props.headers["x-death"]
     _assert_death(death, 1, "rejected", q, "", [q])
 
 
 def test_requeued_after_its_ttl_dead_letters_as_expired(broker, ch):
-    dlx, dlq = _dlq(broker, ch)
+    dlx, dlq = dead_letter_queue(broker, ch)
     q = broker.queue_name("work")
     ch.queue_declare(q, arguments={"x-dead-letter-exchange": dlx, "x-message-ttl": 100})
     ch.basic_publish("", q, b"held")
-    method, _p, _b = _get_unacked(ch, q)
+    method, _p, _b = get_one(ch, q, auto_ack=False)
     time.sleep(0.3)
     ch.basic_nack(method.delivery_tag, requeue=True)
-    _m, props, body = _get(ch, dlq)
+    _m, props, body = get_one(ch, dlq)
     assert body == b"held"
     (death,) = props.headers["x-death"]
     _assert_death(death, 1, "expired", q, "", [q])
 
 
 def test_max_length_drop_head_dead_letters_with_reason_maxlen(broker, ch):
-    dlx, dlq = _dlq(broker, ch)
+    dlx, dlq = dead_letter_queue(broker, ch)
     q = broker.queue_name("work")
     ch.queue_declare(q, arguments={"x-dead-letter-exchange": dlx, "x-max-length": 2})
     for i in range(4):
         ch.basic_publish("", q, b"m%d" % i)
-    got = [_get(ch, dlq) for _ in range(2)]
+    got = [get_one(ch, dlq) for _ in range(2)]
     assert [b for (_m, _p, b) in got] == [b"m0", b"m1"]
     for _m, props, _b in got:
         _assert_death(props.headers["x-death"][0], 1, "maxlen", q, "", [q])
@@ -331,7 +302,7 @@ def test_max_length_drop_head_dead_letters_with_reason_maxlen(broker, ch):
 
 
 def test_purge_and_delete_do_not_dead_letter(broker, ch):
-    dlx, dlq = _dlq(broker, ch)
+    dlx, dlq = dead_letter_queue(broker, ch)
     q = broker.queue_name("work")
     ch.queue_declare(q, arguments={"x-dead-letter-exchange": dlx})
     ch.basic_publish("", q, b"purged")
@@ -359,7 +330,7 @@ def test_retry_cycle_counts_per_queue_and_reason(broker, ch):
     ch.queue_bind(retry, retry_x)
     ch.basic_publish(x, "job", b"job", pika.BasicProperties(headers={"app": "kept"}))
     for n in range(4):
-        method, props, body = _get_unacked(ch, work)
+        method, props, body = get_one(ch, work, auto_ack=False)
         assert body == b"job"
         if n == 0:
             assert props.headers == {"app": "kept"}
@@ -385,7 +356,7 @@ def test_rejected_into_its_own_queue_counts_up(broker, ch):
     ch.queue_declare(q, arguments={"x-dead-letter-exchange": "", "x-dead-letter-routing-key": q})
     ch.basic_publish("", q, b"boomerang")
     for n in range(3):
-        method, props, _b = _get_unacked(ch, q)
+        method, props, _b = get_one(ch, q, auto_ack=False)
         if n == 0:
             assert props.headers is None
         else:
@@ -394,7 +365,7 @@ def test_rejected_into_its_own_queue_counts_up(broker, ch):
             _assert_death(props.headers["x-death"][0], n, "rejected", q, "", [q])
             _assert_first_death(props.headers, "rejected", q, "")
         ch.basic_reject(method.delivery_tag, requeue=False)
-    assert _get(ch, q)[1].headers["x-death"][0]["count"] == 3
+    assert get_one(ch, q)[1].headers["x-death"][0]["count"] == 3
 
 
 def test_repeated_death_keeps_the_entry_it_had(broker, ch):
@@ -411,8 +382,8 @@ def test_repeated_death_keeps_the_entry_it_had(broker, ch):
     ch.queue_bind(a, x2)
     ch.basic_publish("", a, b"pingpong")
     for queue in (a, b, a):
-        ch.basic_reject(_get_unacked(ch, queue)[0].delivery_tag, requeue=False)
-    _m, props, _b = _get(ch, b)
+        ch.basic_reject(get_one(ch, queue, auto_ack=False)[0].delivery_tag, requeue=False)
+    _m, props, _b = get_one(ch, b)
     deaths = props.headers["x-death"]
     assert len(deaths) == 2
     _assert_death(deaths[0], 2, "rejected", a, "", [a])
@@ -421,7 +392,7 @@ def test_repeated_death_keeps_the_entry_it_had(broker, ch):
 
 
 def test_expiry_cycle_into_its_own_queue_is_dropped(broker):
-    ch = _confirming(broker)
+    ch = confirming_channel(broker)
     q = broker.queue_name("self")
     ch.queue_declare(
         q,
@@ -454,7 +425,7 @@ def test_automatic_cycle_drops_only_for_the_queue_it_died_in(broker, ch):
     ch.queue_bind(a, back)
     ch.queue_bind(watch, back)
     ch.basic_publish("", a, b"cycle")
-    _m, props, body = _get(ch, watch)
+    _m, props, body = get_one(ch, watch)
     assert body == b"cycle"
     deaths = props.headers["x-death"]
     assert len(deaths) == 2
@@ -479,8 +450,8 @@ def test_cycle_with_a_rejection_is_not_dropped(broker, ch):
         },
     )
     ch.basic_publish("", a, b"client")
-    ch.basic_reject(_get_unacked(ch, a)[0].delivery_tag, requeue=False)
-    _m, props, body = _get(ch, a)
+    ch.basic_reject(get_one(ch, a, auto_ack=False)[0].delivery_tag, requeue=False)
+    _m, props, body = get_one(ch, a)
     assert body == b"client"
     deaths = props.headers["x-death"]
     # The first dead-lettering replaced the routing keys with its x-dead-letter-routing-key.
@@ -516,7 +487,7 @@ def test_dead_letter_routing_key_without_exchange_is_406(broker, ch):
 
 
 def test_dead_letter_keeps_the_other_properties(broker, ch):
-    dlx, dlq = _dlq(broker, ch)
+    dlx, dlq = dead_letter_queue(broker, ch)
     q = broker.queue_name("work")
     ch.queue_declare(q, arguments={"x-dead-letter-exchange": dlx})
     sent = pika.BasicProperties(
@@ -534,8 +505,8 @@ def test_dead_letter_keeps_the_other_properties(broker, ch):
         app_id="conformance",
     )
     ch.basic_publish("", q, b"{}", sent)
-    ch.basic_reject(_get_unacked(ch, q)[0].delivery_tag, requeue=False)
-    _m, props, body = _get(ch, dlq)
+    ch.basic_reject(get_one(ch, q, auto_ack=False)[0].delivery_tag, requeue=False)
+    _m, props, body = get_one(ch, dlq)
     assert body == b"{}"
     for field in (
         "content_type",
@@ -559,14 +530,14 @@ def test_missing_dead_letter_exchange_drops_the_message(broker, ch):
     q = broker.queue_name("work")
     ch.queue_declare(q, arguments={"x-dead-letter-exchange": broker.exchange_name("missing")})
     ch.basic_publish("", q, b"lost")
-    ch.basic_reject(_get_unacked(ch, q)[0].delivery_tag, requeue=False)
+    ch.basic_reject(get_one(ch, q, auto_ack=False)[0].delivery_tag, requeue=False)
     settle(broker.connection, 0.2)
     assert message_count(ch, q) == 0
     assert ch.is_open and broker.connection.is_open
 
 
 def test_unroutable_dead_letter_is_dropped(broker):
-    ch = _confirming(broker)
+    ch = confirming_channel(broker)
     dlx = broker.exchange_name("dlx")
     ch.exchange_declare(dlx, "direct")  # nothing bound
     q = broker.queue_name("work")
@@ -604,11 +575,11 @@ def _raw_get_headers(url, queue):
 
 
 def test_x_death_field_types(broker, ch, amqp_url):
-    dlx, dlq = _dlq(broker, ch)
+    dlx, dlq = dead_letter_queue(broker, ch)
     q = broker.queue_name("work")
     ch.queue_declare(q, arguments={"x-dead-letter-exchange": dlx})
     ch.basic_publish("", q, b"typed", pika.BasicProperties(expiration="60000"))
-    ch.basic_reject(_get_unacked(ch, q)[0].delivery_tag, requeue=False)
+    ch.basic_reject(get_one(ch, q, auto_ack=False)[0].delivery_tag, requeue=False)
     assert wait_for_count(ch, dlq, 1) == 1
     headers = _raw_get_headers(amqp_url, dlq)
     assert headers["x-first-death-reason"] == ("S", b"rejected")

@@ -15,7 +15,7 @@ import pika
 import pytest
 
 import rawamqp
-from helpers import pump
+from helpers import confirming_channel, dead_letter_queue, get_one, pump
 
 QUEUE_TYPES = ["quorum", pytest.param("classic", marks=pytest.mark.warren_only)]
 
@@ -23,14 +23,6 @@ QUEUE_TYPES = ["quorum", pytest.param("classic", marks=pytest.mark.warren_only)]
 @pytest.fixture(params=QUEUE_TYPES)
 def queue_type(request):
     return request.param
-
-
-def _confirming(broker):
-    """A channel in confirm mode: its basic_publish returns once the queue has the message (a
-    quorum queue has committed it)."""
-    ch = broker.channel()
-    ch.confirm_delivery()
-    return ch
 
 
 def _declare(broker, ch, queue_type, limit, **arguments):
@@ -41,27 +33,6 @@ def _declare(broker, ch, queue_type, limit, **arguments):
         arguments["x-queue-type"] = "quorum"
     ch.queue_declare(q, durable=True, arguments=arguments)
     return q
-
-
-def _dlq(broker, ch):
-    """A fanout DLX with one queue bound to it; returns (exchange, queue)."""
-    x, q = broker.exchange_name("dlx"), broker.queue_name("dlq")
-    ch.exchange_declare(x, "fanout")
-    ch.queue_declare(q)
-    ch.queue_bind(q, x)
-    return x, q
-
-
-def _get(ch, queue, auto_ack=False, timeout=5.0):
-    """basic.get polled until a message arrives (bounded): a returned message reaches a quorum
-    queue's ready list asynchronously."""
-    deadline = time.monotonic() + timeout
-    while True:
-        got = ch.basic_get(queue, auto_ack=auto_ack)
-        if got[0] is not None:
-            return got
-        assert time.monotonic() < deadline, "nothing arrived in %s" % queue
-        time.sleep(0.02)
 
 
 def _nack_every_delivery(conn, ch, queue, limit):
@@ -85,12 +56,12 @@ def _assert_gone(ch, queue):
     """Shows that queue no longer holds the message that was returned last: a marker published
     after the return is what basic.get finds, where a returned message would come first."""
     ch.basic_publish("", queue, b"marker")
-    _m, _p, body = _get(ch, queue, auto_ack=True)
+    _m, _p, body = get_one(ch, queue)
     assert body == b"marker"
 
 
 def test_delivery_count_header_counts_redeliveries(broker, conn, queue_type):
-    ch = _confirming(broker)
+    ch = confirming_channel(broker)
     q = _declare(broker, ch, queue_type, 5)
     ch.basic_publish("", q, b"m", pika.BasicProperties(headers={"app": "v"}))
     seen = []
@@ -113,7 +84,7 @@ def test_delivery_count_header_counts_redeliveries(broker, conn, queue_type):
 
 
 def test_first_consumer_delivery_has_no_headers_added(broker, conn, queue_type):
-    ch = _confirming(broker)
+    ch = confirming_channel(broker)
     q = _declare(broker, ch, queue_type, 5)
     ch.basic_publish("", q, b"plain")
     got = []
@@ -123,22 +94,22 @@ def test_first_consumer_delivery_has_no_headers_added(broker, conn, queue_type):
 
 
 def test_basic_get_shows_delivery_count_zero_first(broker, queue_type):
-    ch = _confirming(broker)
+    ch = confirming_channel(broker)
     q = _declare(broker, ch, queue_type, 5)
     ch.basic_publish("", q, b"got")
     # Unlike a consumer's first delivery, basic.get's carries x-delivery-count 0 in RabbitMQ.
-    method, props, _b = _get(ch, q)
+    method, props, _b = get_one(ch, q, auto_ack=False)
     assert (method.redelivered, props.headers) == (False, {"x-delivery-count": 0})
     ch.basic_reject(method.delivery_tag, requeue=True)
-    method, props, _b = _get(ch, q)
+    method, props, _b = get_one(ch, q, auto_ack=False)
     assert (method.redelivered, props.headers) == (True, {"x-delivery-count": 1})
 
 
 def test_delivery_count_is_a_long(broker, amqp_url, queue_type):
-    ch = _confirming(broker)
+    ch = confirming_channel(broker)
     q = _declare(broker, ch, queue_type, 5)
     ch.basic_publish("", q, b"typed")
-    ch.basic_nack(_get(ch, q)[0].delivery_tag, requeue=True)
+    ch.basic_nack(get_one(ch, q, auto_ack=False)[0].delivery_tag, requeue=True)
     with rawamqp.RawConnection(amqp_url) as c:
         assert c.handshake() is None
         c.open_channel(1)
@@ -155,8 +126,8 @@ def test_delivery_count_is_a_long(broker, amqp_url, queue_type):
 
 
 def test_delivery_limit_dead_letters_with_reason_delivery_limit(broker, conn, queue_type):
-    ch = _confirming(broker)
-    dlx, dlq = _dlq(broker, ch)
+    ch = confirming_channel(broker)
+    dlx, dlq = dead_letter_queue(broker, ch)
     q = _declare(broker, ch, queue_type, 2, **{"x-dead-letter-exchange": dlx})
     ch.basic_publish("", q, b"poison", pika.BasicProperties(headers={"app": "v"}))
     seen = _nack_every_delivery(conn, ch, q, 2)
@@ -165,7 +136,7 @@ def test_delivery_limit_dead_letters_with_reason_delivery_limit(broker, conn, qu
         (True, {"app": "v", "x-delivery-count": 1}),
         (True, {"app": "v", "x-delivery-count": 2}),
     ]
-    method, props, body = _get(ch, dlq, auto_ack=True)
+    method, props, body = get_one(ch, dlq)
     assert (body, method.exchange, method.routing_key, method.redelivered) == (
         b"poison",
         dlx,
@@ -194,7 +165,7 @@ def test_delivery_limit_dead_letters_with_reason_delivery_limit(broker, conn, qu
 
 
 def test_delivery_limit_without_dlx_drops(broker, conn, queue_type):
-    ch = _confirming(broker)
+    ch = confirming_channel(broker)
     q = _declare(broker, ch, queue_type, 1)
     ch.basic_publish("", q, b"poison")
     seen = _nack_every_delivery(conn, ch, q, 1)
@@ -203,7 +174,7 @@ def test_delivery_limit_without_dlx_drops(broker, conn, queue_type):
 
 
 def test_delivery_limit_zero_allows_one_delivery(broker, conn, queue_type):
-    ch = _confirming(broker)
+    ch = confirming_channel(broker)
     q = _declare(broker, ch, queue_type, 0)
     ch.basic_publish("", q, b"once")
     assert _nack_every_delivery(conn, ch, q, 0) == [(False, None)]
@@ -211,12 +182,12 @@ def test_delivery_limit_zero_allows_one_delivery(broker, conn, queue_type):
 
 
 def test_channel_close_counts_as_a_delivery(broker, queue_type):
-    ch = _confirming(broker)
+    ch = confirming_channel(broker)
     q = _declare(broker, ch, queue_type, 1)
     ch.basic_publish("", q, b"abandoned")
     for count in (0, 1):
         other = broker.channel()
-        method, props, _b = _get(other, q)
+        method, props, _b = get_one(other, q, auto_ack=False)
         assert (method.redelivered, props.headers) == (count > 0, {"x-delivery-count": count})
         # Closing with the message unacknowledged returns it, and that counts.
         other.close()
@@ -224,13 +195,13 @@ def test_channel_close_counts_as_a_delivery(broker, queue_type):
 
 
 def test_reject_without_requeue_dead_letters_as_rejected(broker, queue_type):
-    ch = _confirming(broker)
-    dlx, dlq = _dlq(broker, ch)
+    ch = confirming_channel(broker)
+    dlx, dlq = dead_letter_queue(broker, ch)
     q = _declare(broker, ch, queue_type, 5, **{"x-dead-letter-exchange": dlx})
     ch.basic_publish("", q, b"refused")
-    ch.basic_nack(_get(ch, q)[0].delivery_tag, requeue=True)
-    ch.basic_reject(_get(ch, q)[0].delivery_tag, requeue=False)
-    _m, props, body = _get(ch, dlq, auto_ack=True)
+    ch.basic_nack(get_one(ch, q, auto_ack=False)[0].delivery_tag, requeue=True)
+    ch.basic_reject(get_one(ch, q, auto_ack=False)[0].delivery_tag, requeue=False)
+    _m, props, body = get_one(ch, dlq)
     assert body == b"refused"
     (death,) = props.headers["x-death"]
     assert (death["reason"], death["count"], death["queue"]) == ("rejected", 1, q)
@@ -238,15 +209,15 @@ def test_reject_without_requeue_dead_letters_as_rejected(broker, queue_type):
 
 
 def test_acknowledged_message_is_not_redelivered(broker, conn, queue_type):
-    ch = _confirming(broker)
+    ch = confirming_channel(broker)
     q = _declare(broker, ch, queue_type, 1)
     ch.basic_publish("", q, b"done")
-    ch.basic_ack(_get(ch, q)[0].delivery_tag)
+    ch.basic_ack(get_one(ch, q, auto_ack=False)[0].delivery_tag)
     _assert_gone(ch, q)
 
 
 def test_negative_delivery_limit_on_quorum_queue_acts_as_zero(broker, conn):
-    ch = _confirming(broker)
+    ch = confirming_channel(broker)
     # RabbitMQ 3.10 accepts a negative x-delivery-limit and drops the message at its first
     # return, as with 0.
     q = _declare(broker, ch, "quorum", -1)

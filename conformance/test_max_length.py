@@ -9,15 +9,17 @@ reject-publish-dlx also dead-letters the refused message."""
 
 import pika
 
-from helpers import Confirms, channel_error, get_all, message_count, settle, wait_for_count
-
-
-def _confirming(broker):
-    """A channel in confirm mode: its basic_publish returns once the queues have the message,
-    and raises NackError if a queue refused it."""
-    ch = broker.channel()
-    ch.confirm_delivery()
-    return ch
+from helpers import (
+    Confirms,
+    channel_error,
+    confirming_channel,
+    dead_letter_queue,
+    get_all,
+    invalid_arg_text,
+    message_count,
+    settle,
+    wait_for_count,
+)
 
 
 def _publish_all(ch, queue, bodies, exchange=""):
@@ -29,7 +31,7 @@ def _publish_all(ch, queue, bodies, exchange=""):
 
 
 def test_max_length_drops_the_oldest(broker):
-    ch = _confirming(broker)
+    ch = confirming_channel(broker)
     q = broker.queue_name()
     ch.queue_declare(q, arguments={"x-max-length": 3})
     _publish_all(ch, q, [b"m%d" % i for i in range(5)])
@@ -38,7 +40,7 @@ def test_max_length_drops_the_oldest(broker):
 
 
 def test_explicit_drop_head_is_the_default(broker):
-    ch = _confirming(broker)
+    ch = confirming_channel(broker)
     q = broker.queue_name()
     ch.queue_declare(q, arguments={"x-max-length": 2, "x-overflow": "drop-head"})
     _publish_all(ch, q, [b"a", b"b", b"c"])
@@ -46,7 +48,7 @@ def test_explicit_drop_head_is_the_default(broker):
 
 
 def test_max_length_zero_keeps_nothing(broker):
-    ch = _confirming(broker)
+    ch = confirming_channel(broker)
     q = broker.queue_name()
     ch.queue_declare(q, arguments={"x-max-length": 0})
     _publish_all(ch, q, [b"a", b"b"])
@@ -54,7 +56,7 @@ def test_max_length_zero_keeps_nothing(broker):
 
 
 def test_max_length_zero_still_delivers_to_a_waiting_consumer(broker, conn):
-    ch = _confirming(broker)
+    ch = confirming_channel(broker)
     q = broker.queue_name()
     ch.queue_declare(q, arguments={"x-max-length": 0})
     got = []
@@ -65,7 +67,7 @@ def test_max_length_zero_still_delivers_to_a_waiting_consumer(broker, conn):
 
 
 def test_unacknowledged_messages_do_not_count(broker):
-    ch = _confirming(broker)
+    ch = confirming_channel(broker)
     q = broker.queue_name()
     ch.queue_declare(q, arguments={"x-max-length": 1})
     _publish_all(ch, q, [b"held"])
@@ -80,7 +82,7 @@ def test_unacknowledged_messages_do_not_count(broker):
 
 
 def test_max_length_bytes_counts_body_bytes(broker):
-    ch = _confirming(broker)
+    ch = confirming_channel(broker)
     q = broker.queue_name()
     ch.queue_declare(q, arguments={"x-max-length-bytes": 10})
     # Headers and properties do not count: only the 4-byte bodies.
@@ -91,7 +93,7 @@ def test_max_length_bytes_counts_body_bytes(broker):
 
 
 def test_max_length_bytes_at_the_limit_keeps_the_message(broker):
-    ch = _confirming(broker)
+    ch = confirming_channel(broker)
     q = broker.queue_name()
     ch.queue_declare(q, arguments={"x-max-length-bytes": 8})
     _publish_all(ch, q, [b"aaaa", b"bbbb"])
@@ -99,7 +101,7 @@ def test_max_length_bytes_at_the_limit_keeps_the_message(broker):
 
 
 def test_message_larger_than_max_length_bytes_is_dropped(broker):
-    ch = _confirming(broker)
+    ch = confirming_channel(broker)
     q = broker.queue_name()
     ch.queue_declare(q, arguments={"x-max-length-bytes": 10})
     _publish_all(ch, q, [b"small", b"x" * 11])
@@ -108,7 +110,7 @@ def test_message_larger_than_max_length_bytes_is_dropped(broker):
 
 
 def test_both_limits_apply(broker):
-    ch = _confirming(broker)
+    ch = confirming_channel(broker)
     q = broker.queue_name()
     ch.queue_declare(q, arguments={"x-max-length": 3, "x-max-length-bytes": 6})
     _publish_all(ch, q, [b"a", b"b", b"c", b"d"])
@@ -194,10 +196,7 @@ def test_reject_publish_in_one_queue_nacks_the_publish_delivered_elsewhere(broke
 
 def test_reject_publish_does_not_dead_letter(broker):
     ch = broker.channel()
-    dlx, dlq = broker.exchange_name("dlx"), broker.queue_name("dlq")
-    ch.exchange_declare(dlx, "fanout")
-    ch.queue_declare(dlq)
-    ch.queue_bind(dlq, dlx)
+    dlx, dlq = dead_letter_queue(broker, ch)
     q = broker.queue_name()
     ch.queue_declare(
         q,
@@ -218,10 +217,7 @@ def test_reject_publish_does_not_dead_letter(broker):
 
 def test_reject_publish_dlx_nacks_and_dead_letters(broker):
     ch = broker.channel()
-    dlx, dlq = broker.exchange_name("dlx"), broker.queue_name("dlq")
-    ch.exchange_declare(dlx, "fanout")
-    ch.queue_declare(dlq)
-    ch.queue_bind(dlq, dlx)
+    dlx, dlq = dead_letter_queue(broker, ch)
     q = broker.queue_name()
     ch.queue_declare(
         q,
@@ -251,11 +247,8 @@ def test_reject_publish_dlx_nacks_and_dead_letters(broker):
 
 
 def test_drop_head_dead_letters_the_dropped_with_reason_maxlen(broker):
-    ch = _confirming(broker)
-    dlx, dlq = broker.exchange_name("dlx"), broker.queue_name("dlq")
-    ch.exchange_declare(dlx, "fanout")
-    ch.queue_declare(dlq)
-    ch.queue_bind(dlq, dlx)
+    ch = confirming_channel(broker)
+    dlx, dlq = dead_letter_queue(broker, ch)
     q = broker.queue_name()
     ch.queue_declare(q, arguments={"x-max-length-bytes": 4, "x-dead-letter-exchange": dlx})
     _publish_all(ch, q, [b"aa", b"bb", b"cc"])
@@ -269,42 +262,34 @@ def test_drop_head_dead_letters_the_dropped_with_reason_maxlen(broker):
 # ---- invalid values ---------------------------------------------------------------------------
 
 
-def _invalid_arg(arg, queue, detail):
-    return "PRECONDITION_FAILED - invalid arg '%s' for queue '%s' in vhost '/': %s" % (
-        arg,
-        queue,
-        detail,
-    )
-
-
 def test_invalid_overflow_is_406(broker, ch):
     q = broker.queue_name()
-    with channel_error(406, _invalid_arg("x-overflow", q, "invalid_overflow")):
+    with channel_error(406, invalid_arg_text("x-overflow", q, "invalid_overflow")):
         ch.queue_declare(q, arguments={"x-overflow": "drop-tail"})
     assert broker.connection.is_open
 
 
 def test_overflow_of_wrong_type_is_406(broker, ch):
     q = broker.queue_name()
-    with channel_error(406, _invalid_arg("x-overflow", q, "{unacceptable_type,signedint}")):
+    with channel_error(406, invalid_arg_text("x-overflow", q, "{unacceptable_type,signedint}")):
         ch.queue_declare(q, arguments={"x-overflow": 1})
 
 
 def test_negative_max_length_is_406(broker, ch):
     q = broker.queue_name()
-    with channel_error(406, _invalid_arg("x-max-length", q, "{value_negative,-1}")):
+    with channel_error(406, invalid_arg_text("x-max-length", q, "{value_negative,-1}")):
         ch.queue_declare(q, arguments={"x-max-length": -1})
 
 
 def test_negative_max_length_bytes_is_406(broker, ch):
     q = broker.queue_name()
-    with channel_error(406, _invalid_arg("x-max-length-bytes", q, "{value_negative,-5}")):
+    with channel_error(406, invalid_arg_text("x-max-length-bytes", q, "{value_negative,-5}")):
         ch.queue_declare(q, arguments={"x-max-length-bytes": -5})
 
 
 def test_string_max_length_is_406(broker, ch):
     q = broker.queue_name()
-    with channel_error(406, _invalid_arg("x-max-length", q, '"expected integer, got longstr"')):
+    with channel_error(406, invalid_arg_text("x-max-length", q, '"expected integer, got longstr"')):
         ch.queue_declare(q, arguments={"x-max-length": "10"})
 
 

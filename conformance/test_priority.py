@@ -7,14 +7,14 @@ ignores the priority property."""
 
 import pika
 
-from helpers import channel_error, consume, get_all, message_count
-
-
-def _confirming(broker):
-    """A channel in confirm mode: its basic_publish returns once the queue has the message."""
-    ch = broker.channel()
-    ch.confirm_delivery()
-    return ch
+from helpers import (
+    channel_error,
+    confirming_channel,
+    consume,
+    get_all,
+    invalid_arg_text,
+    message_count,
+)
 
 
 def _publish(ch, queue, messages):
@@ -31,7 +31,7 @@ def _priority_queue(broker, ch, max_priority):
 
 
 def test_higher_priority_first_fifo_within_one(broker):
-    ch = _confirming(broker)
+    ch = confirming_channel(broker)
     q = _priority_queue(broker, ch, 10)
     _publish(ch, q, [(b"low1", 1), (b"high1", 9), (b"mid", 5), (b"high2", 9), (b"low2", 1)])
     assert message_count(ch, q) == 5
@@ -39,7 +39,7 @@ def test_higher_priority_first_fifo_within_one(broker):
 
 
 def test_consumer_receives_in_priority_order(broker, conn):
-    ch = _confirming(broker)
+    ch = confirming_channel(broker)
     q = _priority_queue(broker, ch, 5)
     _publish(ch, q, [(b"p0", 0), (b"p3", 3), (b"p5", 5), (b"p1", 1)])
     got = consume(conn, ch, q, 4)
@@ -49,35 +49,35 @@ def test_consumer_receives_in_priority_order(broker, conn):
 
 
 def test_no_priority_counts_as_zero(broker):
-    ch = _confirming(broker)
+    ch = confirming_channel(broker)
     q = _priority_queue(broker, ch, 3)
     _publish(ch, q, [(b"none1", None), (b"zero", 0), (b"one", 1), (b"none2", None)])
     assert get_all(ch, q) == [b"one", b"none1", b"zero", b"none2"]
 
 
 def test_priority_above_max_counts_as_max(broker):
-    ch = _confirming(broker)
+    ch = confirming_channel(broker)
     q = _priority_queue(broker, ch, 3)
     _publish(ch, q, [(b"max", 3), (b"above", 200), (b"two", 2), (b"max2", 3), (b"top", 255)])
     assert get_all(ch, q) == [b"max", b"above", b"max2", b"top", b"two"]
 
 
 def test_max_priority_zero_is_fifo(broker):
-    ch = _confirming(broker)
+    ch = confirming_channel(broker)
     q = _priority_queue(broker, ch, 0)
     _publish(ch, q, [(b"a", 0), (b"b", 9), (b"c", None), (b"d", 1)])
     assert get_all(ch, q) == [b"a", b"b", b"c", b"d"]
 
 
 def test_max_priority_255_orders_all_priorities(broker):
-    ch = _confirming(broker)
+    ch = confirming_channel(broker)
     q = _priority_queue(broker, ch, 255)
     _publish(ch, q, [(b"p10", 10), (b"p255", 255), (b"p0", 0), (b"p200", 200)])
     assert get_all(ch, q) == [b"p255", b"p200", b"p10", b"p0"]
 
 
 def test_queue_without_max_priority_ignores_priority(broker):
-    ch = _confirming(broker)
+    ch = confirming_channel(broker)
     q = broker.queue_name()
     ch.queue_declare(q)
     _publish(ch, q, [(b"a", 1), (b"b", 9), (b"c", 5)])
@@ -85,7 +85,7 @@ def test_queue_without_max_priority_ignores_priority(broker):
 
 
 def test_requeued_messages_keep_their_priority_order(broker):
-    ch = _confirming(broker)
+    ch = confirming_channel(broker)
     q = _priority_queue(broker, ch, 5)
     _publish(ch, q, [(b"p1", 1), (b"p5", 5), (b"p3", 3)])
     got = [ch.basic_get(q, auto_ack=False) for _ in range(2)]
@@ -110,7 +110,7 @@ def test_requeued_messages_keep_their_priority_order(broker):
 
 
 def test_rejected_with_requeue_returns_ahead_of_its_priority(broker):
-    ch = _confirming(broker)
+    ch = confirming_channel(broker)
     q = _priority_queue(broker, ch, 5)
     _publish(ch, q, [(b"first", 2), (b"second", 2)])
     method, _p, body = ch.basic_get(q, auto_ack=False)
@@ -123,29 +123,23 @@ def test_rejected_with_requeue_returns_ahead_of_its_priority(broker):
 # ---- bounds -----------------------------------------------------------------------------------
 
 
-def _invalid_arg(queue, detail):
-    return "PRECONDITION_FAILED - invalid arg 'x-max-priority' for queue '%s' in vhost '/': %s" % (
-        queue,
-        detail,
-    )
-
-
 def test_max_priority_above_255_is_406(broker, ch):
     q = broker.queue_name()
-    with channel_error(406, _invalid_arg(q, "{max_value_exceeded,256}")):
+    with channel_error(406, invalid_arg_text("x-max-priority", q, "{max_value_exceeded,256}")):
         ch.queue_declare(q, arguments={"x-max-priority": 256})
     assert broker.connection.is_open
 
 
 def test_negative_max_priority_is_406(broker, ch):
     q = broker.queue_name()
-    with channel_error(406, _invalid_arg(q, "{value_negative,-1}")):
+    with channel_error(406, invalid_arg_text("x-max-priority", q, "{value_negative,-1}")):
         ch.queue_declare(q, arguments={"x-max-priority": -1})
 
 
 def test_string_max_priority_is_406(broker, ch):
     q = broker.queue_name()
-    with channel_error(406, _invalid_arg(q, '"expected integer, got longstr"')):
+    text = invalid_arg_text("x-max-priority", q, '"expected integer, got longstr"')
+    with channel_error(406, text):
         ch.queue_declare(q, arguments={"x-max-priority": "10"})
 
 

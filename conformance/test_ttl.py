@@ -11,9 +11,11 @@ import pika
 
 from helpers import (
     channel_error,
+    confirming_channel,
     consume,
     exists_queue,
     get_all,
+    invalid_arg_text,
     message_count,
     pump,
     settle,
@@ -23,14 +25,6 @@ from helpers import (
 
 def _expiring(ms):
     return pika.BasicProperties(expiration=str(ms))
-
-
-def _confirming(broker):
-    """A channel in confirm mode: its basic_publish returns once the queues have the message,
-    which a passive queue.declare on the same channel is not ordered after in RabbitMQ."""
-    ch = broker.channel()
-    ch.confirm_delivery()
-    return ch
 
 
 def _wait_gone(conn, queue, expires_ms, timeout=3.0):
@@ -119,7 +113,7 @@ def test_queue_ttl_zero_drops_what_a_busy_consumer_cannot_take(broker, conn, ch)
 
 
 def test_queue_ttl_zero_drops_without_a_consumer(broker):
-    ch = _confirming(broker)
+    ch = confirming_channel(broker)
     q = broker.queue_name()
     ch.queue_declare(q, arguments={"x-message-ttl": 0})
     ch.basic_publish("", q, b"nobody")
@@ -176,7 +170,7 @@ def test_expired_message_behind_a_live_one_waits_for_the_head(broker, ch):
 
 
 def test_expiration_zero_drops_without_a_consumer(broker):
-    ch = _confirming(broker)
+    ch = confirming_channel(broker)
     q = broker.queue_name()
     ch.queue_declare(q)
     ch.basic_publish("", q, b"nobody", _expiring(0))
@@ -235,17 +229,9 @@ def test_expiration_applies_per_queue_from_enqueue(broker, ch):
 # ---- invalid values ---------------------------------------------------------------------------
 
 
-def _invalid_arg(arg, queue, detail):
-    return "PRECONDITION_FAILED - invalid arg '%s' for queue '%s' in vhost '/': %s" % (
-        arg,
-        queue,
-        detail,
-    )
-
-
 def test_negative_message_ttl_is_406(broker, ch):
     q = broker.queue_name()
-    with channel_error(406, _invalid_arg("x-message-ttl", q, "{value_negative,-1}")):
+    with channel_error(406, invalid_arg_text("x-message-ttl", q, "{value_negative,-1}")):
         ch.queue_declare(q, arguments={"x-message-ttl": -1})
     assert broker.connection.is_open
     assert not exists_queue(broker.connection, q)
@@ -253,14 +239,16 @@ def test_negative_message_ttl_is_406(broker, ch):
 
 def test_string_message_ttl_is_406(broker, ch):
     q = broker.queue_name()
-    with channel_error(406, _invalid_arg("x-message-ttl", q, '"expected integer, got longstr"')):
+    text = invalid_arg_text("x-message-ttl", q, '"expected integer, got longstr"')
+    with channel_error(406, text):
         ch.queue_declare(q, arguments={"x-message-ttl": "1000"})
     assert not exists_queue(broker.connection, q)
 
 
 def test_too_large_message_ttl_is_406(broker, ch):
     q = broker.queue_name()
-    with channel_error(406, _invalid_arg("x-message-ttl", q, "{value_too_large,1099511627776}")):
+    text = invalid_arg_text("x-message-ttl", q, "{value_too_large,1099511627776}")
+    with channel_error(406, text):
         ch.queue_declare(q, arguments={"x-message-ttl": 2**40})
 
 
@@ -366,18 +354,18 @@ def test_basic_get_renews_the_expiry(broker, conn, ch):
 
 def test_zero_expires_is_406(broker, ch):
     q = broker.queue_name()
-    with channel_error(406, _invalid_arg("x-expires", q, "{value_zero,0}")):
+    with channel_error(406, invalid_arg_text("x-expires", q, "{value_zero,0}")):
         ch.queue_declare(q, arguments={"x-expires": 0})
     assert not exists_queue(broker.connection, q)
 
 
 def test_negative_expires_is_406(broker, ch):
     q = broker.queue_name()
-    with channel_error(406, _invalid_arg("x-expires", q, "{value_negative,-1}")):
+    with channel_error(406, invalid_arg_text("x-expires", q, "{value_negative,-1}")):
         ch.queue_declare(q, arguments={"x-expires": -1})
 
 
 def test_string_expires_is_406(broker, ch):
     q = broker.queue_name()
-    with channel_error(406, _invalid_arg("x-expires", q, '"expected integer, got longstr"')):
+    with channel_error(406, invalid_arg_text("x-expires", q, '"expected integer, got longstr"')):
         ch.queue_declare(q, arguments={"x-expires": "1000"})
