@@ -48,21 +48,35 @@ Status UnexpectedFrame(std::string text) {
 Status ContentHeader::Parse(std::string_view payload, ContentHeader* out) {
   Decoder dec(payload);
   out->payload_ = payload;
+  out->raw_offset_ = kContentHeaderPrefixSize;
   out->class_id_ = dec.Short();
   dec.Short();  // weight, unused
   out->body_size_ = dec.LongLong();
-  out->flags_ = dec.Short();
-  for (uint16_t more = out->flags_; dec.ok() && (more & kPropertyFlagContinuation);) {
+  return out->ParseFlagsAndProperties(dec);
+}
+
+Status ContentHeader::ParseProperties(std::string_view raw_properties, ContentHeader* out) {
+  Decoder dec(raw_properties);
+  out->payload_ = raw_properties;
+  out->raw_offset_ = 0;
+  out->class_id_ = kContentClassId;
+  out->body_size_ = 0;
+  return out->ParseFlagsAndProperties(dec);
+}
+
+Status ContentHeader::ParseFlagsAndProperties(Decoder& dec) {
+  flags_ = dec.Short();
+  for (uint16_t more = flags_; dec.ok() && (more & kPropertyFlagContinuation);) {
     more = dec.Short();
     if (more & ~kPropertyFlagContinuation) dec.Fail("unknown property flags");
   }
   if (!dec.ok()) return FrameError(std::string("content header: ") + dec.failure_reason());
   uint16_t known = kPropertyFlagContinuation;
   for (const PropertyInfo& info : kProperties) known |= info.flag;
-  if (out->flags_ & ~known) return FrameError("content header: unknown property flags");
-  out->properties_offset_ = static_cast<uint32_t>(dec.position());
+  if (flags_ & ~known) return FrameError("content header: unknown property flags");
+  properties_offset_ = static_cast<uint32_t>(dec.position());
   for (const PropertyInfo& info : kProperties) {
-    if (out->flags_ & info.flag) SkipProperty(dec, info.type);
+    if (flags_ & info.flag) SkipProperty(dec, info.type);
   }
   if (!dec.ok()) return FrameError("content header: properties truncated");
   if (!dec.at_end()) return FrameError("content header: trailing bytes after properties");

@@ -36,6 +36,9 @@ class ContentHeader {
   // A malformed field table inside the headers property is found only when
   // DecodeHeaders reads it.
   static Status Parse(std::string_view payload, ContentHeader* out);
+  // The same for property bytes alone (flags and list, as raw_properties() returns them,
+  // e.g. a queued message's): body_size() is then 0.
+  static Status ParseProperties(std::string_view raw_properties, ContentHeader* out);
 
   uint16_t class_id() const { return class_id_; }
   uint64_t body_size() const { return body_size_; }
@@ -43,8 +46,7 @@ class ContentHeader {
   std::string_view payload() const { return payload_; }
   // The property flags and property list: the bytes to re-send with the content.
   std::string_view raw_properties() const {
-    return payload_.size() < kContentHeaderPrefixSize ? std::string_view()
-                                                      : payload_.substr(kContentHeaderPrefixSize);
+    return payload_.size() < raw_offset_ ? std::string_view() : payload_.substr(raw_offset_);
   }
 
   bool Has(Property p) const { return (flags_ & kProperties[Index(p)].flag) != 0; }
@@ -66,8 +68,11 @@ class ContentHeader {
   static constexpr size_t Index(Property p) { return static_cast<size_t>(p); }
   // A decoder positioned at property `p`'s value; requires Has(p).
   Decoder Seek(Property p) const;
+  // Reads the flags words from `dec` and checks the property list after them.
+  Status ParseFlagsAndProperties(Decoder& dec);
 
   std::string_view payload_;
+  uint32_t raw_offset_ = kContentHeaderPrefixSize;  // where the property flags start
   uint16_t class_id_ = 0;
   uint64_t body_size_ = 0;
   uint16_t flags_ = 0;

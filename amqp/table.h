@@ -97,6 +97,9 @@ struct FieldEntry {
   bool operator==(const FieldEntry&) const = default;
 };
 
+// RabbitMQ's name for a value's type, as its error texts show it ("signedint", "longstr").
+std::string_view FieldTypeName(const FieldValue& value);
+
 // Appends a table: its 32-bit byte size, then each entry as name, tag and value.
 void EncodeFieldTable(Encoder& enc, const FieldTable& table);
 // Appends an array: its 32-bit byte size, then each value as tag and value.

@@ -10,6 +10,8 @@
 #include "server/broker.h"
 #include "server/connection.h"
 #include "server/headers_match.h"
+#include "server/message_edit.h"
+#include "server/queue_settings.h"
 #include "server/vhost.h"
 
 namespace warren::server {
@@ -59,47 +61,6 @@ Status Inequivalent(std::string_view arg, std::string_view kind, std::string_vie
                    ": received " + Quote(received) + " but current is " + Quote(current));
 }
 
-// RabbitMQ's name for a field value's type, as its error texts show it.
-std::string_view FieldTypeName(const amqp::FieldValue& value) {
-  switch (value.tag()) {
-    case 't':
-      return "bool";
-    case 'b':
-      return "byte";
-    case 'B':
-      return "unsignedbyte";
-    case 's':
-      return "short";
-    case 'u':
-      return "unsignedshort";
-    case 'I':
-      return "signedint";
-    case 'i':
-      return "unsignedint";
-    case 'l':
-      return "long";
-    case 'f':
-      return "float";
-    case 'd':
-      return "double";
-    case 'D':
-      return "decimal";
-    case 'S':
-      return "longstr";
-    case 'A':
-      return "array";
-    case 'T':
-      return "timestamp";
-    case 'F':
-      return "table";
-    case 'V':
-      return "void";
-    case 'x':
-      return "binary";
-  }
-  return "unknown";
-}
-
 // A field value as RabbitMQ prints it in error texts: numbers and strings plainly.
 std::string FormatFieldValue(const amqp::FieldValue& value) {
   return std::visit(
@@ -127,7 +88,8 @@ std::string DescribeArgDifference(const amqp::FieldValue* received,
   auto describe = [&](const amqp::FieldValue* v) -> std::string {
     if (v == nullptr) return "none";
     if (received != nullptr && current != nullptr) return Quote(FormatFieldValue(*v));
-    return "the value " + Quote(FormatFieldValue(*v)) + " of type " + Quote(FieldTypeName(*v));
+    return "the value " + Quote(FormatFieldValue(*v)) + " of type " +
+           Quote(amqp::FieldTypeName(*v));
   };
   return "received " + describe(received) + " but current is " + describe(current);
 }
@@ -356,12 +318,27 @@ Status Channel::FindQueue(const std::string& name, Queue** queue) const {
   return Status::Ok();
 }
 
+Status Channel::CheckQueueArguments(const std::string& name,
+                                    const amqp::FieldTable& arguments) const {
+  // RabbitMQ's channel checks the dead-letter exchange's type first, in its own words.
+  if (const amqp::FieldValue* dlx = arguments.Find("x-dead-letter-exchange")) {
+    if (!std::holds_alternative<std::string>(*dlx)) {
+      return Error(ReplyCode::kPreconditionFailed,
+                   "invalid type " + Quote(amqp::FieldTypeName(*dlx)) +
+                       " for arg 'x-dead-letter-exchange' in " + InVhost("queue", name, *vhost_));
+    }
+  }
+  QueueSettings settings;
+  return ParseQueueArguments(arguments, InVhost("queue", name, *vhost_), &settings);
+}
+
 Status Channel::On(const amqp::QueueDeclare& m) {
   std::string name(m.queue);
   if (m.passive) {
     Queue* queue;
     Status s = FindQueue(ResolveQueueName(name), &queue);
     if (!s.ok()) return s;
+    queue->Touch();
     last_queue_ = queue->name();
     if (!m.no_wait) {
       Send(amqp::QueueDeclareOk{queue->name(), static_cast<uint32_t>(queue->message_count()),
@@ -401,6 +378,8 @@ Status Channel::On(const amqp::QueueDeclare& m) {
       return Error(ReplyCode::kAccessRefused,
                    "queue name " + Quote(name) + " contains reserved prefix 'amq.*'");
     }
+    Status s = CheckQueueArguments(name, m.arguments);
+    if (!s.ok()) return s;
     QueueOptions options;
     options.durable = m.durable;
     options.exclusive = m.exclusive;
@@ -409,6 +388,7 @@ Status Channel::On(const amqp::QueueDeclare& m) {
     options.arguments = m.arguments;
     queue = vhost_->AddQueue(name, std::move(options));
   }
+  queue->Touch();
   last_queue_ = name;
   if (!m.no_wait) {
     Send(amqp::QueueDeclareOk{queue->name(), static_cast<uint32_t>(queue->message_count()),
@@ -539,6 +519,10 @@ Status Channel::OnHeader(std::string_view payload) {
                                                        Quote(connection_->user()));
     }
   }
+  if (const auto expiration = header.ShortString(amqp::Property::kExpiration)) {
+    Status bad = ValidateExpiration(*expiration);
+    if (!bad.ok()) return bad;
+  }
   const bool persistent = header.Octet(amqp::Property::kDeliveryMode) == 2;
   incoming_.body_size = body_size;
   incoming_.received = 0;
@@ -655,21 +639,27 @@ bool Channel::Route(const Publish& publish, const std::vector<Queue*>& queues) {
                           message.exchange(), message.routing_key()},
         message);
   }
-  // A persistent message's body is stored once, for every durable queue it reaches; the
-  // queues add their index entries as they enqueue it.
-  bool stored = false;
-  if (message.persistent()) {
-    uint32_t durable = 0;
-    for (const Queue* queue : queues) durable += queue->stores_messages() ? 1 : 0;
-    if (durable != 0) {
-      Store* store = connection_->broker()->store();
-      publish.message->set_store_id(store->AddBody(message, durable), durable > 1);
-      stored = true;
+  // Queues at their length limit with x-overflow reject-publish(-dlx) refuse the message
+  // (and the publisher gets a nack).
+  const std::vector<Queue*>* targets = &queues;
+  bool rejected = false;
+  for (const Queue* queue : queues) {
+    if (queue->WouldRejectPublish(message.body().size())) {
+      rejected = true;
+      break;
     }
   }
+  if (rejected) {
+    accepting_queues_ = queues;
+    vhost_->RemoveRejecting(publish.message, &accepting_queues_);
+    targets = &accepting_queues_;
+  }
+  // A persistent message's body is stored once, for every durable queue it reaches; the
+  // queues add their index entries as they enqueue it.
+  const bool stored = vhost_->StoreBody(publish.message, *targets);
   // Enqueueing delivers to consumers but never routes or changes bindings, so `queues`
   // stays valid throughout.
-  for (Queue* queue : queues) {
+  for (Queue* queue : *targets) {
     queue->Enqueue(publish.message);
     if (queue->over_flow_limit() && connection_->PausePublishing()) {
       queue->AddPausedPublisher(connection_->weak_from_this());
@@ -677,6 +667,7 @@ bool Channel::Route(const Publish& publish, const std::vector<Queue*>& queues) {
   }
   if (!confirm_mode_) return stored;
   confirm_up_to_ = next_publish_seq_++;
+  if (rejected) nacked_.push_back(confirm_up_to_);
   // Confirmed only once its batch is on disk.
   if (stored) {
     durable_waits_.push_back(
@@ -707,11 +698,20 @@ bool Channel::FlushConfirms() {
     // Confirms go out in order: nothing from the first publish still waiting on.
     if (!durable_waits_.empty()) up_to = std::min(up_to, durable_waits_.front().publish_seq - 1);
   }
-  if (up_to > confirmed_up_to_) {
-    const bool multiple = up_to - confirmed_up_to_ > 1;
-    Send(amqp::BasicAck{up_to, multiple});
-    confirmed_up_to_ = up_to;
+  // Nacks go one by one; the acks before and between them as ranges.
+  auto ack_up_to = [this](uint64_t seq) {
+    if (seq <= confirmed_up_to_) return;
+    Send(amqp::BasicAck{seq, seq - confirmed_up_to_ > 1});
+    confirmed_up_to_ = seq;
+  };
+  while (!nacked_.empty() && nacked_.front() <= up_to) {
+    const uint64_t nack = nacked_.front();
+    nacked_.pop_front();
+    ack_up_to(nack - 1);
+    Send(amqp::BasicNack{nack, false, false});
+    confirmed_up_to_ = nack;
   }
+  ack_up_to(up_to);
   return !durable_waits_.empty() || !commit_waits_.empty();
 }
 
@@ -839,9 +839,23 @@ bool Channel::CanDeliver(const Consumer& consumer) const {
   return global_prefetch_count_ == 0 || consumer_unacked_ < global_prefetch_count_;
 }
 
+const Message& Channel::DeliveredForm(const Queue& queue, const QueuedMessage& message, bool get,
+                                      MessageRef* holder) {
+  const Message& m = *message.message;
+  // Quorum queues leave the header off a consumer's first delivery but not basic.get's.
+  if ((message.delivery_count == 0 && !get) || !queue.counts_deliveries()) return m;
+  // As quorum queues do: redeliveries say how often the message came back.
+  amqp::BasicProperties properties = DecodeProperties(m);
+  if (!properties.headers) properties.headers.emplace();
+  properties.headers->Set("x-delivery-count", int64_t{message.delivery_count});
+  *holder = WithProperties(m, m.exchange(), m.routing_key(), properties);
+  return **holder;
+}
+
 void Channel::Deliver(Consumer* consumer, QueuedMessage message) {
   const uint64_t tag = next_delivery_tag_++;
-  const Message& m = *message.message;
+  MessageRef counted;
+  const Message& m = DeliveredForm(*consumer->queue, message, false, &counted);
   connection_->SendDelivery(
       id_,
       amqp::BasicDeliver{consumer->tag, tag, message.redelivered, m.exchange(), m.routing_key()},
@@ -872,7 +886,8 @@ Status Channel::On(const amqp::BasicGet& m) {
     return Status::Ok();
   }
   const uint64_t tag = next_delivery_tag_++;
-  const Message& msg = *message->message;
+  MessageRef counted;
+  const Message& msg = DeliveredForm(*queue, *message, true, &counted);
   connection_->SendWithContent(
       id_,
       amqp::BasicGetOk{tag, message->redelivered, msg.exchange(), msg.routing_key(),
@@ -952,9 +967,16 @@ Status Channel::Acknowledge(const PendingAck& ack) {
   // Settled in place, so that an ack allocates nothing.
   std::vector<Queue*>& touched = touched_queues_;
   touched.clear();
-  auto settle = [&](const Unacked& u) {
+  const bool reject = ack.kind != AckKind::kAck;
+  auto settle = [&](Unacked& u) {
     Settle(u);
-    if (u.queue != nullptr) u.queue->OnSettled(u.message);
+    if (u.queue != nullptr) {
+      if (reject) {
+        u.queue->Reject(std::move(u.message));
+      } else {
+        u.queue->OnSettled(u.message);
+      }
+    }
     if (u.consumer != nullptr && u.queue != nullptr &&
         std::find(touched.begin(), touched.end(), u.queue) == touched.end()) {
       touched.push_back(u.queue);

@@ -168,6 +168,15 @@ class Channel : public DeliverySink {
   void DispatchAfterSettling(const std::vector<Queue*>& touched);
   void CancelConsumer(std::map<std::string, std::unique_ptr<Consumer>>::iterator it);
 
+  // Checks a new queue's x- arguments as RabbitMQ does (406 with its texts).
+  amqp::Status CheckQueueArguments(const std::string& name,
+                                   const amqp::FieldTable& arguments) const;
+  // The message to send for a delivery from `queue` (`get`: by basic.get): the queued
+  // one, or, from a queue that counts deliveries, a copy with the x-delivery-count header,
+  // kept alive in *holder.
+  static const Message& DeliveredForm(const Queue& queue, const QueuedMessage& message, bool get,
+                                      MessageRef* holder);
+
   // Resolves "" to the channel's last declared queue, as the spec allows.
   std::string ResolveQueueName(std::string_view name) const;
   // The queue, or 404 NOT_FOUND; 405 RESOURCE_LOCKED if another connection owns it.
@@ -196,8 +205,9 @@ class Channel : public DeliverySink {
   };
   RouteCache route_cache_;
   RouteResult route_result_;
-  std::vector<Queue*> touched_queues_;  // reused by Acknowledge  // reused by Route, so routing
-                                        // allocates nothing per message
+  std::vector<Queue*> accepting_queues_;  // reused by Route when some queue refuses
+  std::vector<Queue*> touched_queues_;    // reused by Acknowledge  // reused by Route, so routing
+                                          // allocates nothing per message
 
   std::string last_queue_;
   std::map<std::string, std::unique_ptr<Consumer>> consumers_;
@@ -219,6 +229,8 @@ class Channel : public DeliverySink {
     uint64_t batch;
   };
   std::deque<DurableWait> durable_waits_;
+  // Publishes to nack (a queue refused them: x-overflow reject-publish), in order.
+  std::deque<uint64_t> nacked_;
   // tx.commit-oks to send once the store has synced these batches.
   std::deque<uint64_t> commit_waits_;
 

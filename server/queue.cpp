@@ -1,4 +1,5 @@
-// Queue: arrival order, requeue to original position, round-robin push to consumers,
+// Queue: arrival order, requeue to original position, round-robin push to consumers, the
+// x- argument features (TTL, expiry, limits, priorities, delivery limit, dead-lettering),
 // and the store's view of it: index entries and paging.
 
 #include "server/queue.h"
@@ -6,8 +7,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 #include <utility>
 
+#include "amqp/content.h"
 #include "server/connection.h"
 #include "server/vhost.h"
 
@@ -22,15 +25,75 @@ constexpr size_t kMaxLoadMessages = 4096;
 // block's header and names (so that a backlog of empty messages is bounded too).
 size_t MemoryCost(size_t body_size) { return body_size + 64; }
 
+// The properties a queue acts on, read without decoding the others. Most messages have
+// neither, which the flags word shows at once.
+struct QueueProperties {
+  uint8_t priority = 0;
+  std::optional<int64_t> expiration;  // ms
+};
+
+QueueProperties ReadQueueProperties(const Message& message) {
+  QueueProperties out;
+  const std::string_view raw = message.properties();
+  if (raw.size() < 2) return out;
+  const uint16_t flags =
+      static_cast<uint16_t>((static_cast<uint8_t>(raw[0]) << 8) | static_cast<uint8_t>(raw[1]));
+  const uint16_t wanted = amqp::kProperties[static_cast<size_t>(amqp::Property::kPriority)].flag |
+                          amqp::kProperties[static_cast<size_t>(amqp::Property::kExpiration)].flag;
+  if ((flags & wanted) == 0) return out;
+  amqp::ContentHeader header;
+  if (!amqp::ContentHeader::ParseProperties(raw, &header).ok()) return out;
+  out.priority = header.Octet(amqp::Property::kPriority).value_or(0);
+  if (auto expiration = header.ShortString(amqp::Property::kExpiration)) {
+    out.expiration = ParseExpiration(*expiration);
+  }
+  return out;
+}
+
+QueueSettings SettingsOf(const QueueOptions& options) {
+  QueueSettings settings;
+  // Declared arguments were checked by queue.declare (or when first stored).
+  (void)ParseQueueArguments(options.arguments, "", &settings);
+  return settings;
+}
+
 }  // namespace
 
 Queue::Queue(VirtualHost* vhost, std::string name, QueueOptions options)
-    : vhost_(vhost), name_(std::move(name)), options_(std::move(options)) {}
+    : vhost_(vhost),
+      name_(std::move(name)),
+      options_(std::move(options)),
+      settings_(SettingsOf(options_)),
+      ready_(settings_.max_priority),
+      last_used_(Now()) {
+  if (vhost_ != nullptr) AttachLoop(vhost_->io());
+}
 
 Queue::~Queue() {
   for (auto& weak : paused_publishers_) {
     if (auto publisher = weak.lock()) publisher->ResumePublishing();
   }
+}
+
+int64_t Queue::Now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void Queue::AttachLoop(boost::asio::io_context* io) {
+  io_ = io;
+  if (io_ == nullptr) return;
+  ttl_timer_ = std::make_unique<boost::asio::steady_timer>(*io_);
+  expiry_timer_ = std::make_unique<boost::asio::steady_timer>(*io_);
+  if (settings_.expires) ArmExpiryTimer();
+}
+
+bool Queue::counts_deliveries() const {
+  if (settings_.delivery_limit) return true;
+  const amqp::FieldValue* type = options_.arguments.Find("x-queue-type");
+  const auto* name = type == nullptr ? nullptr : std::get_if<std::string>(type);
+  return name != nullptr && *name == "quorum";
 }
 
 void Queue::AttachStore(Store* store, uint64_t id, bool durable) {
@@ -45,27 +108,52 @@ void Queue::Restore(const std::vector<StoredEntry>& entries, bool all_redelivere
     m.seq = e.seq;
     m.body_id = e.body_id;
     m.size = e.size;
+    m.priority = std::min(e.priority, ready_.max_priority());
+    m.expires_at = e.expires_at;
+    m.delivery_count = e.delivery_count;
     m.redelivered = e.delivered || all_redelivered;
     m.delivered_stored = e.delivered;
     m.stored = true;
     m.shared = e.shared;
     ready_bytes_ += m.size;
     ++unloaded_;
-    ready_.push_back(std::move(m));
+    ready_.PushBack(std::move(m));
     next_seq_ = std::max(next_seq_, e.seq + 1);
   }
+  ArmTtlTimer();
 }
 
 std::string Queue::vhost_name() const { return vhost_ != nullptr ? vhost_->name() : ""; }
 
 StoredEntry Queue::EntryOf(const QueuedMessage& m) const {
-  return StoredEntry{m.seq, m.body_id, m.size, m.delivered_stored, m.shared};
+  return StoredEntry{m.seq,    m.body_id,  m.size,       m.delivered_stored,
+                     m.shared, m.priority, m.expires_at, m.delivery_count};
 }
 
-void Queue::Enqueue(MessageRef message) {
+bool Queue::WouldRejectPublish(size_t size) const {
+  if (settings_.overflow == Overflow::kDropHead) return false;
+  return (settings_.max_length &&
+          static_cast<int64_t>(ready_.size()) + 1 > *settings_.max_length) ||
+         (settings_.max_length_bytes &&
+          static_cast<int64_t>(ready_bytes_ + size) > *settings_.max_length_bytes);
+}
+
+Queue::EnqueueResult Queue::Enqueue(MessageRef message) {
+  if (WouldRejectPublish(message->body().size())) {
+    if (settings_.overflow == Overflow::kRejectPublishDlx && vhost_ != nullptr &&
+        settings_.dead_letter_exchange) {
+      vhost_->DeadLetter(*this, DeathReason::kMaxLen, std::move(message));
+    }
+    return EnqueueResult::kRejected;
+  }
   QueuedMessage entry;
   entry.seq = next_seq_++;
   entry.size = static_cast<uint32_t>(message->body().size());
+  const QueueProperties properties = ReadQueueProperties(*message);
+  entry.priority = std::min(properties.priority, ready_.max_priority());
+  std::optional<int64_t> ttl = settings_.message_ttl;
+  if (properties.expiration && (!ttl || *properties.expiration < *ttl)) ttl = properties.expiration;
+  if (ttl) entry.expires_at = Now() + *ttl;
   if (stores_messages_ && message->store_id() != 0) {
     entry.stored = true;
     entry.body_id = message->store_id();
@@ -85,8 +173,32 @@ void Queue::Enqueue(MessageRef message) {
     loaded_bytes_ += MemoryCost(entry.size);
     entry.message = std::move(message);
   }
-  ready_.push_back(std::move(entry));
+  const bool expiring = entry.expires_at != 0;
+  ready_.PushBack(std::move(entry));
   Dispatch();
+  if (settings_.max_length || settings_.max_length_bytes) DropHeadsOverLimit();
+  if (ttl == 0) {
+    // A TTL of 0: delivered at once or never (what is due now goes too).
+    ExpireMessages(Now() + 1);
+  } else if (expiring) {
+    ArmTtlTimer();
+  }
+  return EnqueueResult::kEnqueued;
+}
+
+bool Queue::OverLimit() const {
+  return (settings_.max_length && static_cast<int64_t>(ready_.size()) > *settings_.max_length) ||
+         (settings_.max_length_bytes &&
+          static_cast<int64_t>(ready_bytes_) > *settings_.max_length_bytes);
+}
+
+void Queue::DropHeadsOverLimit() {
+  while (!ready_.empty() && OverLimit()) {
+    QueuedMessage head = ready_.PopFront();
+    Unaccount(head);
+    DeadLetter(std::move(head), DeathReason::kMaxLen);
+  }
+  MaybeResumePublishers();
 }
 
 void Queue::OnDelivered(QueuedMessage* message) {
@@ -98,6 +210,24 @@ void Queue::OnDelivered(QueuedMessage* message) {
 
 void Queue::OnSettled(const QueuedMessage& message) { Forget(message); }
 
+void Queue::Reject(QueuedMessage message) {
+  DeadLetter(std::move(message), DeathReason::kRejected);
+}
+
+void Queue::DeadLetter(QueuedMessage message, DeathReason reason) {
+  if (vhost_ != nullptr && settings_.dead_letter_exchange) {
+    MessageRef body = message.message;
+    if (!body && store_ != nullptr) {
+      // Paged out (an expired or dropped head): read it back to republish it.
+      std::vector<MessageRef> read =
+          store_->LoadNow(store_id_, {LoadRequest{message.seq, message.body_id, message.paged}});
+      if (!read.empty()) body = std::move(read.front());
+    }
+    if (body) vhost_->DeadLetter(*this, reason, std::move(body));
+  }
+  Forget(message);
+}
+
 void Queue::Forget(const QueuedMessage& message) {
   if (message.stored) store_->RemoveEntry(store_id_, EntryOf(message));
   if (message.paged) store_->RemovePaged(store_id_, message.seq);
@@ -106,31 +236,42 @@ void Queue::Forget(const QueuedMessage& message) {
 void Queue::Delete() {
   if (stores_messages_) {
     // One range delete for the index instead of one delete per message.
-    for (const QueuedMessage& m : ready_) {
+    ready_.ForEach([this](const QueuedMessage& m) {
       if (m.stored) store_->DropBody(EntryOf(m));
-    }
+      return true;
+    });
     store_->RemoveQueueEntries(store_id_);
     store_->DeleteQueue(vhost_name(), name_);
   }
-  for (const QueuedMessage& m : ready_) {
+  ready_.ForEach([this](const QueuedMessage& m) {
     if (m.paged) store_->RemovePaged(store_id_, m.seq);
-  }
-  ready_.clear();
+    return true;
+  });
+  ready_.Clear();
   ready_bytes_ = loaded_bytes_ = unloaded_ = 0;
+  if (ttl_timer_) ttl_timer_->cancel();
+  if (expiry_timer_) expiry_timer_->cancel();
 }
 
 void Queue::Requeue(QueuedMessage message) {
+  if (counts_deliveries() && message.delivery_count < UINT16_MAX) ++message.delivery_count;
+  if (settings_.delivery_limit && message.delivery_count > *settings_.delivery_limit) {
+    DeadLetter(std::move(message), DeathReason::kDeliveryLimit);
+    return;
+  }
   message.redelivered = true;
   ready_bytes_ += message.size;
   loaded_bytes_ += MemoryCost(message.size);
-  // Requeued messages are usually older than everything ready, so search from the front.
-  auto at =
-      std::upper_bound(ready_.begin(), ready_.end(), message.seq,
-                       [](uint64_t seq, const QueuedMessage& queued) { return seq < queued.seq; });
-  ready_.insert(at, std::move(message));
+  const bool expiring = message.expires_at != 0;
+  ready_.Insert(std::move(message));
+  if (expiring) ArmTtlTimer();
+  // A requeue into a full drop-head queue: the head (likely the requeued one) goes.
+  if (OverLimit()) DropHeadsOverLimit();
 }
 
 std::optional<QueuedMessage> Queue::Take() {
+  Touch();
+  ExpireMessages(Now());
   while (!ready_.empty() && !ready_.front().message) {
     const size_t before = ready_.size();
     LoadNow();
@@ -143,26 +284,106 @@ std::optional<QueuedMessage> Queue::Take() {
   return head;
 }
 
+void Queue::Unaccount(const QueuedMessage& m) {
+  ready_bytes_ -= m.size;
+  if (m.message) {
+    loaded_bytes_ -= MemoryCost(m.size);
+  } else {
+    --unloaded_;
+  }
+}
+
 QueuedMessage Queue::PopReady() {
-  QueuedMessage head = std::move(ready_.front());
-  ready_.pop_front();
-  ready_bytes_ -= head.size;
-  loaded_bytes_ -= MemoryCost(head.size);
+  QueuedMessage head = ready_.PopFront();
+  Unaccount(head);
   return head;
 }
 
 size_t Queue::Purge() {
   const size_t n = ready_.size();
-  for (const QueuedMessage& m : ready_) Forget(m);
-  ready_.clear();
+  ready_.ForEach([this](const QueuedMessage& m) {
+    Forget(m);
+    return true;
+  });
+  ready_.Clear();
   ready_bytes_ = loaded_bytes_ = unloaded_ = 0;
   MaybeResumePublishers();
   return n;
 }
 
+void Queue::ExpireMessages(int64_t now) {
+  std::vector<QueuedMessage> expired;
+  ready_.PopLevelFrontsWhile(
+      [now](const QueuedMessage& m) { return m.expires_at != 0 && m.expires_at < now; },
+      [&](QueuedMessage m) { expired.push_back(std::move(m)); });
+  for (QueuedMessage& m : expired) {
+    Unaccount(m);
+    DeadLetter(std::move(m), DeathReason::kExpired);
+  }
+  if (!expired.empty()) MaybeResumePublishers();
+  ArmTtlTimer();
+}
+
+void Queue::ArmTtlTimer() {
+  if (!ttl_timer_) return;
+  int64_t next = 0;
+  ready_.ForEachLevelFront([&next](const QueuedMessage& m) {
+    if (m.expires_at != 0 && (next == 0 || m.expires_at < next)) next = m.expires_at;
+  });
+  if (next == ttl_deadline_) return;
+  ttl_deadline_ = next;
+  if (next == 0) {
+    ttl_timer_->cancel();
+    return;
+  }
+  // Expired means past expires_at by at least a millisecond (see ExpireMessages).
+  const int64_t wait = std::max<int64_t>(next + 1 - Now(), 0);
+  ttl_timer_->expires_after(std::chrono::milliseconds(wait));
+  std::weak_ptr<Queue*> alive = alive_;
+  ttl_timer_->async_wait([alive](const boost::system::error_code& error) {
+    if (error) return;
+    if (auto queue = alive.lock()) (*queue)->OnTtlTimer();
+  });
+}
+
+void Queue::OnTtlTimer() {
+  ttl_deadline_ = 0;
+  ExpireMessages(Now());
+  Dispatch();
+}
+
+void Queue::Touch() {
+  last_used_ = Now();
+  if (settings_.expires && consumers_.empty()) ArmExpiryTimer();
+}
+
+void Queue::ArmExpiryTimer() {
+  if (!expiry_timer_ || !settings_.expires) return;
+  const int64_t wait = std::max<int64_t>(last_used_ + *settings_.expires - Now(), 0);
+  expiry_timer_->expires_after(std::chrono::milliseconds(wait));
+  std::weak_ptr<Queue*> alive = alive_;
+  expiry_timer_->async_wait([alive](const boost::system::error_code& error) {
+    if (error) return;
+    if (auto queue = alive.lock()) (*queue)->OnExpiryTimer();
+  });
+}
+
+void Queue::OnExpiryTimer() {
+  // A consumer keeps the queue in use; its leaving (RemoveConsumer) starts the countdown.
+  if (!consumers_.empty() || vhost_ == nullptr) return;
+  if (Now() < last_used_ + *settings_.expires) {
+    ArmExpiryTimer();
+    return;
+  }
+  spdlog::debug("queue '{}' in vhost '{}' expired (x-expires {} ms)", name_, vhost_name(),
+                *settings_.expires);
+  vhost_->DeleteQueue(this);  // destroys this queue: nothing may follow
+}
+
 void Queue::AddConsumer(Consumer* consumer) {
   consumers_.push_back(consumer);
   has_had_consumers_ = true;
+  last_used_ = Now();
   Dispatch();
 }
 
@@ -173,6 +394,7 @@ void Queue::RemoveConsumer(Consumer* consumer) {
   consumers_.erase(it);
   if (index < next_consumer_) --next_consumer_;
   if (next_consumer_ >= consumers_.size()) next_consumer_ = 0;
+  if (consumers_.empty()) Touch();
   MaybeResumePublishers();
 }
 
@@ -182,7 +404,15 @@ void Queue::Dispatch() {
   // Each pass offers one message to each consumer in turn; stop after a pass in which
   // nobody could take one.
   size_t refused = 0;
+  int64_t now = 0;  // read once, and only if a message has a TTL
   while (!ready_.empty() && !consumers_.empty() && refused < consumers_.size()) {
+    if (ready_.front().expires_at != 0) {
+      if (now == 0) now = Now();
+      if (ready_.front().expires_at < now) {
+        ExpireMessages(now);
+        continue;
+      }
+    }
     if (!ready_.front().message) break;  // paged out: wait for the read
     if (next_consumer_ >= consumers_.size()) next_consumer_ = 0;
     Consumer* consumer = consumers_[next_consumer_++];
@@ -207,12 +437,16 @@ std::vector<LoadRequest> Queue::NextLoad() const {
   std::vector<LoadRequest> requests;
   const size_t budget = std::max<size_t>(store_->queue_memory_budget() / 2, 1);
   size_t bytes = 0;
-  for (const QueuedMessage& m : ready_) {
-    if (requests.size() == kMaxLoadMessages || (bytes >= budget && !requests.empty())) break;
-    if (m.message) continue;
-    requests.push_back(LoadRequest{m.seq, m.body_id, m.paged});
-    bytes += MemoryCost(m.size);
-  }
+  ready_.ForEach([&](const QueuedMessage& m) {
+    if (requests.size() == kMaxLoadMessages || (bytes >= budget && !requests.empty())) {
+      return false;
+    }
+    if (!m.message) {
+      requests.push_back(LoadRequest{m.seq, m.body_id, m.paged});
+      bytes += MemoryCost(m.size);
+    }
+    return true;
+  });
   return requests;
 }
 
@@ -241,20 +475,18 @@ void Queue::LoadNow() {
 
 void Queue::OnLoaded(const std::vector<LoadRequest>& requests, std::vector<MessageRef> messages) {
   for (size_t i = 0; i < requests.size() && i < messages.size(); ++i) {
-    auto it = std::lower_bound(
-        ready_.begin(), ready_.end(), requests[i].seq,
-        [](const QueuedMessage& queued, uint64_t seq) { return queued.seq < seq; });
-    if (it == ready_.end() || it->seq != requests[i].seq || it->message) continue;
-    --unloaded_;
+    QueuedMessage* it = ready_.Find(requests[i].seq);
+    if (it == nullptr || it->message) continue;
     if (!messages[i]) {
       // Left on disk (a read error must not become a delete): it comes back at the next
       // start, after the messages behind it.
       spdlog::error("queue '{}' in vhost '{}': message {} could not be read; skipped", name_,
                     vhost_name(), it->seq);
-      ready_bytes_ -= it->size;
-      ready_.erase(it);
+      QueuedMessage lost = ready_.Remove(requests[i].seq);
+      Unaccount(lost);
       continue;
     }
+    --unloaded_;
     if (it->stored) messages[i]->set_store_id(it->body_id, it->shared);
     if (it->paged) {
       store_->RemovePaged(store_id_, it->seq);

@@ -1,9 +1,16 @@
 // Queue: a named FIFO of messages and the consumers it pushes them to.
 //
-// Ready messages are ordered by the sequence number they got on arrival. A message that
-// is delivered and then requeued (reject, nack, recover, or its channel closing) goes
-// back to its original position and is marked redelivered, as RabbitMQ does. Messages
-// delivered and not yet acknowledged are held by the channel they went to, not here.
+// Ready messages are ordered by the sequence number they got on arrival (per priority level
+// in a priority queue). A message that is delivered and then requeued (reject, nack,
+// recover, or its channel closing) goes back to its original position and is marked
+// redelivered, as RabbitMQ does. Messages delivered and not yet acknowledged are held by
+// the channel they went to, not here.
+//
+// The queue's settings (QueueSettings, from its x- arguments) add RabbitMQ's features:
+// message TTL (expiry at the head of each priority level, with one timer per queue), queue
+// expiry when unused, length limits with their overflow behaviour, priorities, a delivery
+// limit, and dead-lettering of messages that are rejected, expire, overflow or reach the
+// delivery limit (through the virtual host, VirtualHost::DeadLetter).
 //
 // With a store, a durable queue writes an index entry for every persistent message it
 // receives (the body is written once by the publishing channel), marks it delivered when it
@@ -15,6 +22,7 @@
 
 #pragma once
 
+#include <boost/asio/steady_timer.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -24,7 +32,11 @@
 #include <vector>
 
 #include "amqp/table.h"
+#include "server/dead_letter.h"
 #include "server/message.h"
+#include "server/queue_settings.h"
+#include "server/queued_message.h"
+#include "server/ready_list.h"
 #include "server/store.h"
 
 namespace warren::server {
@@ -32,20 +44,6 @@ namespace warren::server {
 class Connection;
 class VirtualHost;
 struct Consumer;
-
-struct QueuedMessage {
-  MessageRef message;    // null while paged out
-  uint64_t seq = 0;      // position in the queue's arrival order
-  uint64_t body_id = 0;  // stored: the body's key in the store
-  uint32_t size = 0;     // body bytes
-  // Flags as bits, so that a queued message is 32 bytes.
-  bool redelivered : 1 = false;
-  bool stored : 1 = false;            // has an entry in the store's index
-  bool shared : 1 = false;            // stored, and the body is shared with other queues
-  bool paged : 1 = false;             // a copy is in the store's paged area
-  bool delivered_stored : 1 = false;  // stored, and its entry says it was delivered
-};
-static_assert(sizeof(QueuedMessage) == 32);
 
 // Where a consumer's messages go: the channel it was created on (an interface so that
 // queue logic can be tested without connections).
@@ -87,6 +85,10 @@ class Queue {
   const std::string& name() const { return name_; }
   VirtualHost* vhost() const { return vhost_; }
   const QueueOptions& options() const { return options_; }
+  const QueueSettings& settings() const { return settings_; }
+  // Whether deliveries are counted for the x-delivery-count header (a delivery limit or a
+  // quorum queue).
+  bool counts_deliveries() const;
   // Whether persistent messages routed here are written to the store (durable, not
   // exclusive, and the broker has a store).
   bool stores_messages() const { return stores_messages_; }
@@ -106,24 +108,47 @@ class Queue {
   // any of them may have been delivered).
   void Restore(const std::vector<StoredEntry>& entries, bool all_redelivered = false);
 
-  // Appends a newly routed message and pushes ready messages to consumers. A persistent
-  // message must have its body stored already (Message::store_id) if stores_messages().
-  void Enqueue(MessageRef message);
+  // Gives the queue an event loop for its timers (message TTL, queue expiry). A queue of a
+  // virtual host uses its broker's loop; without one, messages expire only when the queue
+  // is next used.
+  void AttachLoop(boost::asio::io_context* io);
+
+  // Whether the queue would refuse a new message of `size` body bytes (x-overflow
+  // reject-publish or reject-publish-dlx, and a length limit reached).
+  bool WouldRejectPublish(size_t size) const;
+  enum class EnqueueResult { kEnqueued, kRejected };
+  // Appends a newly routed message and pushes ready messages to consumers, unless the
+  // queue's overflow setting rejects it (kRejected; with reject-publish-dlx it is
+  // dead-lettered). A persistent message must have its body stored already
+  // (Message::store_id) if stores_messages().
+  EnqueueResult Enqueue(MessageRef message);
   // A message taken from this queue went out and awaits acknowledgement: the store learns
   // it was delivered (so that it comes back redelivered after a crash).
   void OnDelivered(QueuedMessage* message);
-  // A message taken from this queue is done with (acknowledged, rejected, delivered
-  // without acknowledgement, or its queue deleted): the store forgets it.
+  // A message taken from this queue is done with (acknowledged, delivered without
+  // acknowledgement, or its queue deleted): the store forgets it.
   void OnSettled(const QueuedMessage& message);
+  // A message taken from this queue was rejected without requeueing (basic.reject or
+  // basic.nack): it is dead-lettered if the queue has a dead-letter exchange, and settled.
+  void Reject(QueuedMessage message);
+  // The queue was used (declared, consumed from, read with basic.get): its x-expires
+  // countdown starts again.
+  void Touch();
   // The queue is being deleted: forgets its ready messages and its record in the store.
   void Delete();
-  // Puts a delivered message back at its original position, marked redelivered. Call
+  // Puts a delivered message back at its original position, marked redelivered, and counts
+  // the delivery; a message past the delivery limit is dead-lettered instead. Call
   // Dispatch() after requeueing a batch.
   void Requeue(QueuedMessage message);
   // Takes the head message (basic.get); nullopt if there is none.
   std::optional<QueuedMessage> Take();
   // Drops every ready message; returns how many there were.
   size_t Purge();
+  // Removes the ready messages whose TTL has passed (dead-lettering them), and sets the
+  // timer for the next one to expire. `now`: ms since the epoch.
+  void ExpireMessages(int64_t now);
+  // Ms since the epoch, the clock of QueuedMessage::expires_at.
+  static int64_t Now();
 
   // `consumer` must stay live until RemoveConsumer.
   void AddConsumer(Consumer* consumer);
@@ -149,6 +174,20 @@ class Queue {
  private:
   // Takes the head of ready_ (which must not be empty, and must be in memory).
   QueuedMessage PopReady();
+  // Accounts for a message leaving ready_.
+  void Unaccount(const QueuedMessage& message);
+  // Dead-letters a message that left this queue for `reason` (if the queue has a
+  // dead-letter exchange), then forgets it.
+  void DeadLetter(QueuedMessage message, DeathReason reason);
+  // Drops ready messages from the head while the queue is over its length limits.
+  void DropHeadsOverLimit();
+  bool OverLimit() const;
+  // Starts or moves the TTL timer to the earliest expiry among the level heads.
+  void ArmTtlTimer();
+  void OnTtlTimer();
+  // Starts the x-expires countdown again from now.
+  void ArmExpiryTimer();
+  void OnExpiryTimer();
   void MaybeResumePublishers();
   StoredEntry EntryOf(const QueuedMessage& message) const;
   std::string vhost_name() const;
@@ -166,7 +205,8 @@ class Queue {
   VirtualHost* vhost_;
   std::string name_;
   QueueOptions options_;
-  std::deque<QueuedMessage> ready_;
+  QueueSettings settings_;
+  ReadyList ready_;
   size_t ready_bytes_ = 0;  // body bytes of the ready messages
   Store* store_ = nullptr;
   uint64_t store_id_ = 0;
@@ -182,6 +222,12 @@ class Queue {
   size_t next_consumer_ = 0;  // round-robin position
   bool has_had_consumers_ = false;
   bool dispatching_ = false;  // guards against re-entry from a delivery
+
+  boost::asio::io_context* io_ = nullptr;
+  std::unique_ptr<boost::asio::steady_timer> ttl_timer_;
+  int64_t ttl_deadline_ = 0;  // expires_at the TTL timer waits for; 0: not waiting
+  std::unique_ptr<boost::asio::steady_timer> expiry_timer_;
+  int64_t last_used_ = 0;  // ms since the epoch (x-expires)
 };
 
 }  // namespace warren::server

@@ -78,7 +78,10 @@ struct StoredEntry {
   uint64_t body_id = 0;  // key of the message body
   uint32_t size = 0;     // body bytes (for memory and flow accounting before loading)
   bool delivered = false;
-  bool shared = false;  // the body is referenced by more than one queue
+  bool shared = false;          // the body is referenced by more than one queue
+  uint8_t priority = 0;         // its priority level (priority queues)
+  int64_t expires_at = 0;       // ms since the epoch when it expires; 0: never
+  uint16_t delivery_count = 0;  // times it came back after a delivery
 };
 
 // Everything read back at start-up.

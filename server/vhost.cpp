@@ -2,6 +2,12 @@
 
 #include "server/vhost.h"
 
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
+#include <chrono>
+
 #include "server/broker.h"
 #include "server/channel.h"
 
@@ -20,6 +26,10 @@ VirtualHost::VirtualHost(Broker* broker, std::string name)
 }
 
 VirtualHost::~VirtualHost() = default;
+
+boost::asio::io_context* VirtualHost::io() const {
+  return broker_ != nullptr ? &broker_->io() : nullptr;
+}
 
 Exchange* VirtualHost::FindExchange(std::string_view name) const {
   auto it = exchanges_.find(name);
@@ -165,6 +175,87 @@ void VirtualHost::MaybeAutoDeleteExchange(Exchange* exchange) {
 void VirtualHost::MaybeAutoDeleteQueue(Queue* queue) {
   if (queue->options().auto_delete && queue->has_had_consumers() && queue->consumer_count() == 0) {
     DeleteQueue(queue);
+  }
+}
+
+}  // namespace warren::server
+
+namespace warren::server {
+
+bool VirtualHost::StoreBody(const MessageRef& message, const std::vector<Queue*>& queues) {
+  if (!message->persistent() || store_ == nullptr) return false;
+  uint32_t durable = 0;
+  for (const Queue* queue : queues) durable += queue->stores_messages() ? 1 : 0;
+  if (durable == 0) return false;
+  message->set_store_id(store_->AddBody(*message, durable), durable > 1);
+  return true;
+}
+
+void VirtualHost::RemoveRejecting(const MessageRef& message, std::vector<Queue*>* queues) {
+  std::erase_if(*queues, [&](Queue* queue) {
+    if (!queue->WouldRejectPublish(message->body().size())) return false;
+    queue->Enqueue(message);  // refused: dead-letters it with reject-publish-dlx
+    return true;
+  });
+}
+
+void VirtualHost::DeadLetter(const Queue& queue, DeathReason reason, MessageRef message) {
+  const QueueSettings& settings = queue.settings();
+  if (!settings.dead_letter_exchange) return;
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  DeadLettered letter =
+      MakeDeadLetter(*message, reason, queue.name(), *settings.dead_letter_exchange,
+                     settings.dead_letter_routing_key, static_cast<uint64_t>(now));
+  const bool first = dead_letters_.empty();
+  dead_letters_.push_back(PendingDeadLetter{*settings.dead_letter_exchange,
+                                            std::move(letter.routing_keys), reason,
+                                            std::move(letter.message)});
+  if (!first) return;
+  if (io() == nullptr) {
+    PublishDeadLetters();
+    return;
+  }
+  boost::asio::post(*io(), [alive = std::weak_ptr<VirtualHost*>(alive_)] {
+    if (auto vhost = alive.lock()) (*vhost)->PublishDeadLetters();
+  });
+}
+
+void VirtualHost::PublishDeadLetters() {
+  // Republishing may dead-letter more (a full queue dropping its head): those wait for the
+  // next turn, so that a chain of dead-letter exchanges cannot recurse.
+  std::vector<PendingDeadLetter> letters = std::move(dead_letters_);
+  dead_letters_.clear();
+  RouteResult result;
+  for (PendingDeadLetter& letter : letters) {
+    Exchange* exchange = FindExchange(letter.exchange);
+    if (exchange == nullptr) {
+      spdlog::debug("dead-letter exchange '{}' in vhost '{}' does not exist; message dropped",
+                    letter.exchange, name_);
+      continue;
+    }
+    const LazyHeaders headers(letter.message->properties());
+    result.queues.clear();
+    for (const std::string& key : letter.routing_keys) {
+      result.visited.clear();
+      if (!letter.exchange.empty()) {
+        exchange->Route(key, headers, &result);
+      } else if (Queue* queue = FindQueue(key)) {
+        // The default exchange routes to the queue named by the key.
+        if (std::find(result.queues.begin(), result.queues.end(), queue) == result.queues.end()) {
+          result.queues.push_back(queue);
+        }
+      }
+    }
+    // RabbitMQ drops a message for a queue it already died in, unless a rejection broke
+    // the cycle.
+    std::erase_if(result.queues, [&](const Queue* target) {
+      return IsDeathCycle(headers.Get(), letter.reason, target->name());
+    });
+    RemoveRejecting(letter.message, &result.queues);
+    StoreBody(letter.message, result.queues);
+    for (Queue* target : result.queues) target->Enqueue(letter.message);
   }
 }
 

@@ -2,6 +2,7 @@
 
 #pragma once
 
+#include <boost/asio/io_context.hpp>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -27,6 +28,8 @@ class VirtualHost {
 
   const std::string& name() const { return name_; }
   Broker* broker() const { return broker_; }
+  // The broker's event loop, or nullptr for a vhost without a broker (tests).
+  boost::asio::io_context* io() const;
 
   // From now on, durable exchanges, queues and bindings are written to `store` as they
   // are added and deleted, and every new queue gets an id there. Entities restored at
@@ -63,6 +66,20 @@ class VirtualHost {
   // Deletes the exclusive queues `owner` declared (its connection is closing).
   void DeleteQueuesOwnedBy(const Connection* owner);
 
+  // Writes `message`'s body to the store once for every durable queue in `queues` it goes
+  // to, if it is persistent and the vhost has a store (the queues then add their index
+  // entries as they enqueue it). Returns true if it was written.
+  bool StoreBody(const MessageRef& message, const std::vector<Queue*>& queues);
+
+  // Removes from *queues those that refuse `message` (a length limit with x-overflow
+  // reject-publish or reject-publish-dlx), which dead-letter it if they are set to.
+  void RemoveRejecting(const MessageRef& message, std::vector<Queue*>* queues);
+
+  // Dead-letters `message`, which died in `queue` for `reason`, to the queue's dead-letter
+  // exchange (see server/dead_letter.h). Republishing happens on the next loop turn, so that
+  // a queue dead-lettering never re-enters itself or the channel that caused it.
+  void DeadLetter(const Queue& queue, DeathReason reason, MessageRef message);
+
   // Every exchange, for unbinding and listing.
   void ForEachExchange(const std::function<void(Exchange&)>& visit) const;
 
@@ -71,6 +88,16 @@ class VirtualHost {
   std::optional<StoredBinding> StoredBindingOf(const Exchange& source,
                                                const Binding& binding) const;
   void ForgetBindings(const Exchange& source, const Destination& destination);
+  // Republishes the dead letters gathered since the last call.
+  void PublishDeadLetters();
+
+  // A dead-lettered message waiting to be republished.
+  struct PendingDeadLetter {
+    std::string exchange;
+    std::vector<std::string> routing_keys;
+    DeathReason reason;
+    MessageRef message;
+  };
 
   Broker* broker_;
   Store* store_ = nullptr;
@@ -78,6 +105,9 @@ class VirtualHost {
   uint64_t topology_version_ = 1;
   NameMap<std::unique_ptr<Exchange>> exchanges_;
   NameMap<std::unique_ptr<Queue>> queues_;
+  std::vector<PendingDeadLetter> dead_letters_;
+  // Lets a posted PublishDeadLetters see that the vhost is gone.
+  std::shared_ptr<VirtualHost*> alive_ = std::make_shared<VirtualHost*>(this);
 };
 
 }  // namespace warren::server

@@ -12,6 +12,8 @@ namespace {
 constexpr uint8_t kEntryDelivered = 1;
 constexpr uint8_t kEntryShared = 2;
 constexpr size_t kEntrySize = 8 + 4 + 1;
+// With the queue features' fields: priority, expiry (ms since the epoch), delivery count.
+constexpr size_t kLongEntrySize = kEntrySize + 1 + 8 + 2;
 
 constexpr uint8_t kRecordPersistent = 1;
 
@@ -113,11 +115,17 @@ std::string EncodeEntry(const server::StoredEntry& entry) {
   enc.Long(entry.size);
   enc.Octet(static_cast<uint8_t>((entry.delivered ? kEntryDelivered : 0) |
                                  (entry.shared ? kEntryShared : 0)));
+  // Most messages have none of these: they keep the short form.
+  if (entry.priority != 0 || entry.expires_at != 0 || entry.delivery_count != 0) {
+    enc.Octet(entry.priority);
+    enc.LongLong(static_cast<uint64_t>(entry.expires_at));
+    enc.Short(entry.delivery_count);
+  }
   return value;
 }
 
 std::optional<server::StoredEntry> DecodeEntry(uint64_t seq, std::string_view value) {
-  if (value.size() != kEntrySize) return std::nullopt;
+  if (value.size() != kEntrySize && value.size() != kLongEntrySize) return std::nullopt;
   amqp::Decoder dec(value);
   server::StoredEntry entry;
   entry.seq = seq;
@@ -126,6 +134,11 @@ std::optional<server::StoredEntry> DecodeEntry(uint64_t seq, std::string_view va
   const uint8_t flags = dec.Octet();
   entry.delivered = (flags & kEntryDelivered) != 0;
   entry.shared = (flags & kEntryShared) != 0;
+  if (value.size() == kLongEntrySize) {
+    entry.priority = dec.Octet();
+    entry.expires_at = static_cast<int64_t>(dec.LongLong());
+    entry.delivery_count = dec.Short();
+  }
   return entry;
 }
 

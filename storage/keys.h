@@ -6,7 +6,8 @@
 //                'n' id counter,
 //              followed by the entity's identity, each part length-prefixed.
 //   index      (queue id, sequence), both 8-byte big-endian, so that a queue is one
-//              contiguous range in arrival order -> EncodeEntry's 13-byte value.
+//              contiguous range in arrival order -> EncodeEntry's value (13 bytes, or 24 with
+//              priority, expiry and delivery count).
 //   bodies     body id, 8-byte big-endian -> EncodeMessage's record.
 //   paged      (queue id, sequence) -> EncodeMessage's record, for messages paged out of
 //              memory that are not stored otherwise; emptied at every start-up.
