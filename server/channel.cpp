@@ -9,6 +9,8 @@
 
 #include "server/broker.h"
 #include "server/connection.h"
+#include "server/delayed_exchange.h"
+#include "server/enqueue_routed.h"
 #include "server/headers_match.h"
 #include "server/vhost.h"
 
@@ -260,15 +262,16 @@ Status Channel::On(const amqp::ExchangeDeclare& m) {
     if (!m.no_wait) Send(amqp::ExchangeDeclareOk{});
     return Status::Ok();
   }
-  const auto type = ParseExchangeType(m.type);
+  // A delayed exchange's routing type comes from its x-delayed-type, checked on creation.
+  const bool delayed = m.type == kDelayedMessageType;
+  auto type = delayed ? std::optional(ExchangeType::kDirect) : ParseExchangeType(m.type);
   if (!type) {
     return Error(ReplyCode::kCommandInvalid, "invalid exchange type " + Quote(m.type));
   }
   if (existing != nullptr) {
     const ExchangeOptions& o = existing->options();
-    if (*type != existing->type()) {
-      return Inequivalent("type", "exchange", m.exchange, *vhost_, m.type,
-                          ExchangeTypeName(existing->type()));
+    if (m.type != existing->type_name()) {
+      return Inequivalent("type", "exchange", m.exchange, *vhost_, m.type, existing->type_name());
     }
     if (m.durable != o.durable) {
       return Inequivalent("durable", "exchange", m.exchange, *vhost_, BoolText(m.durable),
@@ -287,8 +290,13 @@ Status Channel::On(const amqp::ExchangeDeclare& m) {
       return Error(ReplyCode::kAccessRefused,
                    "exchange name " + Quote(m.exchange) + " contains reserved prefix 'amq.*'");
     }
+    if (delayed) {
+      Status s = DelayedTypeOf(m.arguments, &*type);
+      if (!s.ok()) return s;
+    }
     vhost_->AddExchange(std::string(m.exchange), *type,
-                        ExchangeOptions{m.durable, m.auto_delete, m.internal, m.arguments});
+                        ExchangeOptions{m.durable, m.auto_delete, m.internal, m.arguments},
+                        delayed);
   }
   if (!m.no_wait) Send(amqp::ExchangeDeclareOk{});
   return Status::Ok();
@@ -630,6 +638,7 @@ const std::vector<Queue*>& Channel::ComputeRoute(const Message& message) {
   result.queues.clear();
   result.visited.clear();
   result.used_headers = false;
+  result.delayed.clear();
   if (message.exchange().empty()) {
     if (Queue* queue = vhost_->FindQueue(message.routing_key())) result.queues.push_back(queue);
   } else if (const Exchange* exchange = vhost_->FindExchange(message.exchange())) {
@@ -648,6 +657,8 @@ const std::vector<Queue*>& Channel::ComputeRoute(const Message& message) {
 
 bool Channel::Route(const Publish& publish, const std::vector<Queue*>& queues) {
   const Message& message = *publish.message;
+  // A message that a delayed exchange holds counts as unroutable here, as with RabbitMQ's
+  // delayed-message plugin: whether it will reach a queue is only known when it is due.
   if (queues.empty() && publish.mandatory) {
     connection_->SendWithContent(
         id_,
@@ -655,26 +666,15 @@ bool Channel::Route(const Publish& publish, const std::vector<Queue*>& queues) {
                           message.exchange(), message.routing_key()},
         message);
   }
-  // A persistent message's body is stored once, for every durable queue it reaches; the
-  // queues add their index entries as they enqueue it.
-  bool stored = false;
-  if (message.persistent()) {
-    uint32_t durable = 0;
-    for (const Queue* queue : queues) durable += queue->stores_messages() ? 1 : 0;
-    if (durable != 0) {
-      Store* store = connection_->broker()->store();
-      publish.message->set_store_id(store->AddBody(message, durable), durable > 1);
-      stored = true;
-    }
-  }
   // Enqueueing delivers to consumers but never routes or changes bindings, so `queues`
   // stays valid throughout.
+  bool stored = EnqueueRouted(connection_->broker()->store(), publish.message, queues);
   for (Queue* queue : queues) {
-    queue->Enqueue(publish.message);
     if (queue->over_flow_limit() && connection_->PausePublishing()) {
       queue->AddPausedPublisher(connection_->weak_from_this());
     }
   }
+  stored |= HoldDelayed(publish.message);
   if (!confirm_mode_) return stored;
   confirm_up_to_ = next_publish_seq_++;
   // Confirmed only once its batch is on disk.
@@ -682,6 +682,17 @@ bool Channel::Route(const Publish& publish, const std::vector<Queue*>& queues) {
     durable_waits_.push_back(
         DurableWait{confirm_up_to_, connection_->broker()->store()->last_write_batch()});
   }
+  return stored;
+}
+
+bool Channel::HoldDelayed(const MessageRef& message) {
+  // route_result_.delayed is this message's: a route through a delayed exchange is never
+  // cached, and the list is emptied after each use, so a cached route finds it empty.
+  bool stored = false;
+  for (const Exchange* exchange : route_result_.delayed) {
+    stored |= vhost_->FindDelayed(exchange)->Hold(message, route_result_.delay);
+  }
+  route_result_.delayed.clear();
   return stored;
 }
 

@@ -4,6 +4,7 @@
 
 #include "server/broker.h"
 #include "server/channel.h"
+#include "server/delayed_exchange.h"
 
 namespace warren::server {
 
@@ -31,14 +32,24 @@ Queue* VirtualHost::FindQueue(std::string_view name) const {
   return it == queues_.end() ? nullptr : it->second.get();
 }
 
+DelayedExchange* VirtualHost::FindDelayed(const Exchange* exchange) const {
+  auto it = delayed_.find(exchange);
+  return it == delayed_.end() ? nullptr : it->second.get();
+}
+
 Exchange* VirtualHost::AddExchange(const std::string& name, ExchangeType type,
-                                   ExchangeOptions options) {
-  if (store_ != nullptr && options.durable) {
-    store_->PutExchange(StoredExchange{name_, name, std::string(ExchangeTypeName(type)),
-                                       options.auto_delete, options.internal, options.arguments});
-  }
-  auto exchange = std::make_unique<Exchange>(name, type, std::move(options));
+                                   ExchangeOptions options, bool delayed) {
+  auto exchange = std::make_unique<Exchange>(name, type, std::move(options), delayed);
   Exchange* raw = exchange.get();
+  const ExchangeOptions& o = raw->options();
+  if (store_ != nullptr && o.durable) {
+    store_->PutExchange(StoredExchange{name_, name, std::string(raw->type_name()), o.auto_delete,
+                                       o.internal, o.arguments});
+  }
+  if (delayed) {
+    // The broker's store, not store_: delayed messages are restored before AttachStore.
+    delayed_[raw] = std::make_unique<DelayedExchange>(broker_->io(), broker_->store(), name_, raw);
+  }
   exchanges_[name] = std::move(exchange);
   ++topology_version_;
   return raw;
@@ -112,6 +123,10 @@ void VirtualHost::DeleteExchange(Exchange* exchange) {
   std::unique_ptr<Exchange> doomed = std::move(owned->second);
   exchanges_.erase(owned);
   ++topology_version_;
+  if (auto delayed = delayed_.find(exchange); delayed != delayed_.end()) {
+    delayed->second->Drop();
+    delayed_.erase(delayed);
+  }
   if (store_ != nullptr && exchange->options().durable) {
     for (const Binding& b : exchange->bindings()) {
       if (auto stored = StoredBindingOf(*exchange, b)) store_->DeleteBinding(*stored);

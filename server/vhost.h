@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "server/exchange.h"
 #include "server/queue.h"
@@ -16,6 +17,7 @@ namespace warren::server {
 
 class Broker;
 class Connection;
+class DelayedExchange;
 
 class VirtualHost {
  public:
@@ -35,9 +37,13 @@ class VirtualHost {
 
   Exchange* FindExchange(std::string_view name) const;
   Queue* FindQueue(std::string_view name) const;
+  // The messages a delayed exchange of this vhost holds; nullptr if `exchange` is not one.
+  DelayedExchange* FindDelayed(const Exchange* exchange) const;
 
-  // Creates an exchange or queue; the name must not be in use.
-  Exchange* AddExchange(const std::string& name, ExchangeType type, ExchangeOptions options);
+  // Creates an exchange or queue; the name must not be in use. `delayed`: an
+  // x-delayed-message exchange routing as `type` (see server/delayed_exchange.h).
+  Exchange* AddExchange(const std::string& name, ExchangeType type, ExchangeOptions options,
+                        bool delayed = false);
   Queue* AddQueue(const std::string& name, QueueOptions options);
 
   // Adds or removes a binding from `source` (false if it was there already / was not).
@@ -78,6 +84,7 @@ class VirtualHost {
   uint64_t topology_version_ = 1;
   NameMap<std::unique_ptr<Exchange>> exchanges_;
   NameMap<std::unique_ptr<Queue>> queues_;
+  std::unordered_map<const Exchange*, std::unique_ptr<DelayedExchange>> delayed_;
 };
 
 }  // namespace warren::server
