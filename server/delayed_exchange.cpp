@@ -97,7 +97,7 @@ bool DelayedExchange::Hold(MessageRef message, int64_t delay_ms) {
 
 void DelayedExchange::Restore(int64_t due, uint64_t seq, MessageRef message) {
   next_seq_ = std::max(next_seq_, seq + 1);
-  held_.emplace(Key{due, seq}, Held{std::move(message), true});
+  held_.emplace(Key{due, seq}, Held{std::move(message), store_ != nullptr});
   Arm();
 }
 
@@ -118,12 +118,16 @@ void DelayedExchange::Arm() {
   const int64_t wait = std::clamp<int64_t>(due - now, 0, kMaxTimerMs);
   armed_ = true;
   armed_until_ = now + wait;
-  // Re-arming cancels the earlier wait, whose handler then sees operation_aborted.
+  // Re-arming cancels the earlier wait (its handler sees operation_aborted, or, if it had
+  // completed already, finds nothing more due than this wait will).
   timer_.expires_after(std::chrono::milliseconds(wait));
-  timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (ec == boost::asio::error::operation_aborted) return;  // `this` may be gone
-    OnTimer();
-  });
+  // A wait that completed just before the exchange was deleted still runs, without an
+  // error: `alive` tells it whether this object is still there.
+  timer_.async_wait(
+      [alive = std::weak_ptr<DelayedExchange*>(alive_)](const boost::system::error_code& ec) {
+        const auto self = alive.lock();
+        if (ec != boost::asio::error::operation_aborted && self) (*self)->OnTimer();
+      });
 }
 
 void DelayedExchange::OnTimer() {

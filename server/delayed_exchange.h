@@ -21,6 +21,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -100,6 +101,8 @@ class DelayedExchange {
   boost::asio::steady_timer timer_;
   bool armed_ = false;
   int64_t armed_until_ = 0;  // wall-clock time the armed timer fires at
+  // Lets a timer completion that runs after this object was destroyed see that it is gone.
+  std::shared_ptr<DelayedExchange*> alive_ = std::make_shared<DelayedExchange*>(this);
 };
 
 }  // namespace warren::server
