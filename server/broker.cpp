@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "server/connection.h"
+#include "server/delayed_exchange.h"
 #include "server/password.h"
 
 namespace warren::server {
@@ -111,10 +112,12 @@ Status Broker::Recover(Store* store, RecoveryStats* stats) {
   }
   for (const StoredExchange& e : state.exchanges) {
     VirtualHost* vhost = FindVhost(e.vhost);
-    const auto type = ParseExchangeType(e.type);
+    const bool delayed = e.type == kDelayedMessageType;
+    std::optional<ExchangeType> type = ParseExchangeType(e.type);
+    if (ExchangeType inner; delayed && DelayedTypeOf(e.arguments, &inner).ok()) type = inner;
     if (vhost == nullptr || !type || vhost->FindExchange(e.name) != nullptr) continue;
-    vhost->AddExchange(e.name, *type,
-                       ExchangeOptions{true, e.auto_delete, e.internal, e.arguments});
+    vhost->AddExchange(e.name, *type, ExchangeOptions{true, e.auto_delete, e.internal, e.arguments},
+                       delayed);
   }
   std::unordered_map<uint64_t, Queue*> by_id;
   for (const StoredQueue& q : state.queues) {
@@ -156,8 +159,25 @@ Status Broker::Recover(Store* store, RecoveryStats* stats) {
     }
     vhost->Bind(source, Binding{destination, b.routing_key, b.arguments});
   }
+  RestoreDelayed(state.delayed);
   for (auto& [name, vhost] : vhosts_) vhost->AttachStore(store_);
   return Status::Ok();
+}
+
+void Broker::RestoreDelayed(std::vector<StoredDelayed>& messages) {
+  size_t dropped = 0;
+  for (StoredDelayed& d : messages) {
+    VirtualHost* vhost = FindVhost(d.vhost);
+    Exchange* exchange = vhost != nullptr ? vhost->FindExchange(d.exchange) : nullptr;
+    DelayedExchange* held = vhost != nullptr ? vhost->FindDelayed(exchange) : nullptr;
+    if (held == nullptr) {
+      store_->RemoveDelayed(d.vhost, d.exchange, d.due, d.seq);
+      ++dropped;
+      continue;
+    }
+    held->Restore(d.due, d.seq, std::move(d.message));
+  }
+  if (dropped != 0) spdlog::warn("dropped {} delayed messages of missing exchanges", dropped);
 }
 
 void Broker::AwaitSync(std::weak_ptr<Connection> connection) {

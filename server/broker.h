@@ -83,6 +83,9 @@ class Broker {
  private:
   void DoAccept();
   void OnStoreSynced(uint64_t batch, const amqp::Status& status);
+  // Gives recovered delayed messages back to their exchanges (dropping those of exchanges
+  // that are gone), which route each when it is due.
+  void RestoreDelayed(std::vector<StoredDelayed>& messages);
 
   static constexpr size_t kReadScratchSize = 64 * 1024;
 

@@ -9,6 +9,8 @@
 
 #include "server/broker.h"
 #include "server/connection.h"
+#include "server/delayed_exchange.h"
+#include "server/enqueue_routed.h"
 #include "server/headers_match.h"
 #include "server/message_edit.h"
 #include "server/queue_settings.h"
@@ -222,15 +224,16 @@ Status Channel::On(const amqp::ExchangeDeclare& m) {
     if (!m.no_wait) Send(amqp::ExchangeDeclareOk{});
     return Status::Ok();
   }
-  const auto type = ParseExchangeType(m.type);
+  // A delayed exchange's routing type comes from its x-delayed-type, checked on creation.
+  const bool delayed = m.type == kDelayedMessageType;
+  auto type = delayed ? std::optional(ExchangeType::kDirect) : ParseExchangeType(m.type);
   if (!type) {
     return Error(ReplyCode::kCommandInvalid, "invalid exchange type " + Quote(m.type));
   }
   if (existing != nullptr) {
     const ExchangeOptions& o = existing->options();
-    if (*type != existing->type()) {
-      return Inequivalent("type", "exchange", m.exchange, *vhost_, m.type,
-                          ExchangeTypeName(existing->type()));
+    if (m.type != existing->type_name()) {
+      return Inequivalent("type", "exchange", m.exchange, *vhost_, m.type, existing->type_name());
     }
     if (m.durable != o.durable) {
       return Inequivalent("durable", "exchange", m.exchange, *vhost_, BoolText(m.durable),
@@ -249,8 +252,13 @@ Status Channel::On(const amqp::ExchangeDeclare& m) {
       return Error(ReplyCode::kAccessRefused,
                    "exchange name " + Quote(m.exchange) + " contains reserved prefix 'amq.*'");
     }
+    if (delayed) {
+      Status s = DelayedTypeOf(m.arguments, &*type);
+      if (!s.ok()) return s;
+    }
     vhost_->AddExchange(std::string(m.exchange), *type,
-                        ExchangeOptions{m.durable, m.auto_delete, m.internal, m.arguments});
+                        ExchangeOptions{m.durable, m.auto_delete, m.internal, m.arguments},
+                        delayed);
   }
   if (!m.no_wait) Send(amqp::ExchangeDeclareOk{});
   return Status::Ok();
@@ -614,6 +622,7 @@ const std::vector<Queue*>& Channel::ComputeRoute(const Message& message) {
   result.queues.clear();
   result.visited.clear();
   result.used_headers = false;
+  result.delayed.clear();
   if (message.exchange().empty()) {
     if (Queue* queue = vhost_->FindQueue(message.routing_key())) result.queues.push_back(queue);
   } else if (const Exchange* exchange = vhost_->FindExchange(message.exchange())) {
@@ -632,6 +641,8 @@ const std::vector<Queue*>& Channel::ComputeRoute(const Message& message) {
 
 bool Channel::Route(const Publish& publish, const std::vector<Queue*>& queues) {
   const Message& message = *publish.message;
+  // A message that a delayed exchange holds counts as unroutable here, as with RabbitMQ's
+  // delayed-message plugin: whether it will reach a queue is only known when it is due.
   if (queues.empty() && publish.mandatory) {
     connection_->SendWithContent(
         id_,
@@ -639,32 +650,19 @@ bool Channel::Route(const Publish& publish, const std::vector<Queue*>& queues) {
                           message.exchange(), message.routing_key()},
         message);
   }
-  // Queues at their length limit with x-overflow reject-publish(-dlx) refuse the message
-  // (and the publisher gets a nack).
-  const std::vector<Queue*>* targets = &queues;
-  bool rejected = false;
-  for (const Queue* queue : queues) {
-    if (queue->WouldRejectPublish(message.body().size())) {
-      rejected = true;
-      break;
-    }
-  }
-  if (rejected) {
-    accepting_queues_ = queues;
-    vhost_->RemoveRejecting(publish.message, &accepting_queues_);
-    targets = &accepting_queues_;
-  }
-  // A persistent message's body is stored once, for every durable queue it reaches; the
-  // queues add their index entries as they enqueue it.
-  const bool stored = vhost_->StoreBody(publish.message, *targets);
   // Enqueueing delivers to consumers but never routes or changes bindings, so `queues`
-  // stays valid throughout.
-  for (Queue* queue : *targets) {
-    queue->Enqueue(publish.message);
+  // stays valid throughout. Queues at their length limit with x-overflow
+  // reject-publish(-dlx) refuse the message, and the publisher gets a nack.
+  const EnqueueOutcome outcome =
+      EnqueueRouted(connection_->broker()->store(), publish.message, queues);
+  const bool rejected = outcome.rejected;
+  bool stored = outcome.stored;
+  for (Queue* queue : queues) {
     if (queue->over_flow_limit() && connection_->PausePublishing()) {
       queue->AddPausedPublisher(connection_->weak_from_this());
     }
   }
+  stored |= HoldDelayed(publish.message);
   if (!confirm_mode_) return stored;
   confirm_up_to_ = next_publish_seq_++;
   if (rejected) nacked_.push_back(confirm_up_to_);
@@ -673,6 +671,17 @@ bool Channel::Route(const Publish& publish, const std::vector<Queue*>& queues) {
     durable_waits_.push_back(
         DurableWait{confirm_up_to_, connection_->broker()->store()->last_write_batch()});
   }
+  return stored;
+}
+
+bool Channel::HoldDelayed(const MessageRef& message) {
+  // route_result_.delayed is this message's: a route through a delayed exchange is never
+  // cached, and the list is emptied after each use, so a cached route finds it empty.
+  bool stored = false;
+  for (const Exchange* exchange : route_result_.delayed) {
+    stored |= vhost_->FindDelayed(exchange)->Hold(message, route_result_.delay);
+  }
+  route_result_.delayed.clear();
   return stored;
 }
 

@@ -153,6 +153,9 @@ class Channel : public DeliverySink {
   // Enqueues a complete message in `queues`; sends basic.return if it was mandatory and
   // unroutable. True if the message was written to the store.
   bool Route(const Publish& publish, const std::vector<Queue*>& queues);
+  // Hands `message` to the delayed exchanges its route (route_result_) stopped at. True if
+  // one of them wrote it to the store.
+  bool HoldDelayed(const MessageRef& message);
   amqp::Status Acknowledge(const PendingAck& ack);
   // Removes from unacked_ the deliveries `tag`/`multiple` name (tag 0 with multiple means
   // all); fails with 406 if `tag` is unknown.
@@ -205,9 +208,8 @@ class Channel : public DeliverySink {
   };
   RouteCache route_cache_;
   RouteResult route_result_;
-  std::vector<Queue*> accepting_queues_;  // reused by Route when some queue refuses
-  std::vector<Queue*> touched_queues_;    // reused by Acknowledge  // reused by Route, so routing
-                                          // allocates nothing per message
+  std::vector<Queue*> touched_queues_;  // reused by Acknowledge  // reused by Route, so routing
+                                        // allocates nothing per message
 
   std::string last_queue_;
   std::map<std::string, std::unique_ptr<Consumer>> consumers_;

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "amqp/content.h"
+#include "server/delayed_exchange.h"
 #include "server/headers_match.h"
 
 namespace warren::server {
@@ -42,8 +43,12 @@ const amqp::FieldTable& LazyHeaders::Get() const {
   return headers_;
 }
 
-Exchange::Exchange(std::string name, ExchangeType type, ExchangeOptions options)
-    : name_(std::move(name)), type_(type), options_(std::move(options)) {}
+Exchange::Exchange(std::string name, ExchangeType type, ExchangeOptions options, bool delayed)
+    : name_(std::move(name)), type_(type), delayed_(delayed), options_(std::move(options)) {}
+
+std::string_view Exchange::type_name() const {
+  return delayed_ ? kDelayedMessageType : ExchangeTypeName(type_);
+}
 
 bool Exchange::Bind(Binding binding) {
   if (std::find(bindings_.begin(), bindings_.end(), binding) != bindings_.end()) return false;
@@ -117,6 +122,17 @@ void Exchange::Route(std::string_view routing_key, const LazyHeaders& headers,
     return;
   }
   result->visited.push_back(this);
+  if (delayed_) {
+    result->used_headers = true;  // x-delay decides whether it routes now
+    if (!result->delay_spent) {
+      const int64_t delay = DelayOf(headers.Get());
+      if (delay > 0) {
+        result->delayed.push_back(this);
+        result->delay = delay;
+        return;
+      }
+    }
+  }
   switch (type_) {
     case ExchangeType::kDirect: {
       auto it = direct_.find(routing_key);

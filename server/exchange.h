@@ -71,16 +71,28 @@ struct RouteResult {
   std::vector<Queue*> queues;
   std::vector<const Exchange*> visited;  // exchanges already routed through (cycles)
   bool used_headers = false;             // a headers exchange took part: the route depends on them
+  // Delayed exchanges that hold the message for `delay` ms instead of routing it on (see
+  // server/delayed_exchange.h). Set `delay_spent` to route a message whose delay has passed:
+  // delayed exchanges then route at once.
+  std::vector<const Exchange*> delayed;
+  int64_t delay = 0;
+  bool delay_spent = false;
 };
 
 class Exchange {
  public:
-  Exchange(std::string name, ExchangeType type, ExchangeOptions options);
+  // `delayed`: an x-delayed-message exchange, which routes as `type` (its x-delayed-type)
+  // once a message's delay has passed.
+  Exchange(std::string name, ExchangeType type, ExchangeOptions options, bool delayed = false);
   Exchange(const Exchange&) = delete;
   Exchange& operator=(const Exchange&) = delete;
 
   const std::string& name() const { return name_; }
+  // How bindings match; for a delayed exchange, its x-delayed-type.
   ExchangeType type() const { return type_; }
+  bool delayed() const { return delayed_; }
+  // The type as declared: "x-delayed-message" for a delayed exchange.
+  std::string_view type_name() const;
   const ExchangeOptions& options() const { return options_; }
   const std::vector<Binding>& bindings() const { return bindings_; }
 
@@ -92,7 +104,8 @@ class Exchange {
   void UnbindAll(const Destination& destination);
 
   // Adds to *result the queues that a message with `routing_key` and `headers` goes to,
-  // following exchange-to-exchange bindings.
+  // following exchange-to-exchange bindings; a delayed exchange that holds the message
+  // adds itself to result->delayed instead.
   void Route(std::string_view routing_key, const LazyHeaders& headers, RouteResult* result) const;
 
  private:
@@ -104,6 +117,7 @@ class Exchange {
 
   std::string name_;
   ExchangeType type_;
+  bool delayed_;
   ExchangeOptions options_;
   std::vector<Binding> bindings_;
   NameMap<std::vector<Destination>> direct_;

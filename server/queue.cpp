@@ -65,7 +65,7 @@ Queue::Queue(VirtualHost* vhost, std::string name, QueueOptions options)
       options_(std::move(options)),
       settings_(SettingsOf(options_)),
       ready_(settings_.max_priority),
-      last_used_(Now()) {
+      last_used_(NowMs()) {
   if (vhost_ != nullptr) AttachLoop(vhost_->io());
 }
 
@@ -73,12 +73,6 @@ Queue::~Queue() {
   for (auto& weak : paused_publishers_) {
     if (auto publisher = weak.lock()) publisher->ResumePublishing();
   }
-}
-
-int64_t Queue::Now() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 void Queue::AttachLoop(boost::asio::io_context* io) {
@@ -153,7 +147,7 @@ Queue::EnqueueResult Queue::Enqueue(MessageRef message) {
   entry.priority = std::min(properties.priority, ready_.max_priority());
   std::optional<int64_t> ttl = settings_.message_ttl;
   if (properties.expiration && (!ttl || *properties.expiration < *ttl)) ttl = properties.expiration;
-  if (ttl) entry.expires_at = Now() + *ttl;
+  if (ttl) entry.expires_at = NowMs() + *ttl;
   if (stores_messages_ && message->store_id() != 0) {
     entry.stored = true;
     entry.body_id = message->store_id();
@@ -179,7 +173,7 @@ Queue::EnqueueResult Queue::Enqueue(MessageRef message) {
   if (settings_.max_length || settings_.max_length_bytes) DropHeadsOverLimit();
   if (ttl == 0) {
     // A TTL of 0: delivered at once or never (what is due now goes too).
-    ExpireMessages(Now() + 1);
+    ExpireMessages(NowMs() + 1);
   } else if (expiring) {
     ArmTtlTimer();
   }
@@ -271,7 +265,7 @@ void Queue::Requeue(QueuedMessage message) {
 
 std::optional<QueuedMessage> Queue::Take() {
   Touch();
-  ExpireMessages(Now());
+  ExpireMessages(NowMs());
   while (!ready_.empty() && !ready_.front().message) {
     const size_t before = ready_.size();
     LoadNow();
@@ -337,7 +331,7 @@ void Queue::ArmTtlTimer() {
     return;
   }
   // Expired means past expires_at by at least a millisecond (see ExpireMessages).
-  const int64_t wait = std::max<int64_t>(next + 1 - Now(), 0);
+  const int64_t wait = std::max<int64_t>(next + 1 - NowMs(), 0);
   ttl_timer_->expires_after(std::chrono::milliseconds(wait));
   std::weak_ptr<Queue*> alive = alive_;
   ttl_timer_->async_wait([alive](const boost::system::error_code& error) {
@@ -348,18 +342,18 @@ void Queue::ArmTtlTimer() {
 
 void Queue::OnTtlTimer() {
   ttl_deadline_ = 0;
-  ExpireMessages(Now());
+  ExpireMessages(NowMs());
   Dispatch();
 }
 
 void Queue::Touch() {
-  last_used_ = Now();
+  last_used_ = NowMs();
   if (settings_.expires && consumers_.empty()) ArmExpiryTimer();
 }
 
 void Queue::ArmExpiryTimer() {
   if (!expiry_timer_ || !settings_.expires) return;
-  const int64_t wait = std::max<int64_t>(last_used_ + *settings_.expires - Now(), 0);
+  const int64_t wait = std::max<int64_t>(last_used_ + *settings_.expires - NowMs(), 0);
   expiry_timer_->expires_after(std::chrono::milliseconds(wait));
   std::weak_ptr<Queue*> alive = alive_;
   expiry_timer_->async_wait([alive](const boost::system::error_code& error) {
@@ -371,7 +365,7 @@ void Queue::ArmExpiryTimer() {
 void Queue::OnExpiryTimer() {
   // A consumer keeps the queue in use; its leaving (RemoveConsumer) starts the countdown.
   if (!consumers_.empty() || vhost_ == nullptr) return;
-  if (Now() < last_used_ + *settings_.expires) {
+  if (NowMs() < last_used_ + *settings_.expires) {
     ArmExpiryTimer();
     return;
   }
@@ -383,7 +377,7 @@ void Queue::OnExpiryTimer() {
 void Queue::AddConsumer(Consumer* consumer) {
   consumers_.push_back(consumer);
   has_had_consumers_ = true;
-  last_used_ = Now();
+  last_used_ = NowMs();
   Dispatch();
 }
 
@@ -407,7 +401,7 @@ void Queue::Dispatch() {
   int64_t now = 0;  // read once, and only if a message has a TTL
   while (!ready_.empty() && !consumers_.empty() && refused < consumers_.size()) {
     if (ready_.front().expires_at != 0) {
-      if (now == 0) now = Now();
+      if (now == 0) now = NowMs();
       if (ready_.front().expires_at < now) {
         ExpireMessages(now);
         continue;

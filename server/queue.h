@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "amqp/table.h"
+#include "server/clock.h"
 #include "server/dead_letter.h"
 #include "server/message.h"
 #include "server/queue_settings.h"
@@ -147,8 +148,6 @@ class Queue {
   // Removes the ready messages whose TTL has passed (dead-lettering them), and sets the
   // timer for the next one to expire. `now`: ms since the epoch.
   void ExpireMessages(int64_t now);
-  // Ms since the epoch, the clock of QueuedMessage::expires_at.
-  static int64_t Now();
 
   // `consumer` must stay live until RemoveConsumer.
   void AddConsumer(Consumer* consumer);

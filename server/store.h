@@ -15,7 +15,9 @@
 //     however many queues it reached) and one index entry per (queue id, sequence);
 //   - bodies of messages paged out of memory that are not otherwise stored (transient
 //     messages, or persistent ones in non-durable queues), kept until they are read back
-//     and forgotten at start-up.
+//     and forgotten at start-up;
+//   - persistent messages held by durable delayed exchanges (x-delayed-message) until they
+//     are due, each under (vhost, exchange, due time, sequence).
 
 #pragma once
 
@@ -34,7 +36,7 @@ namespace warren::server {
 struct StoredExchange {
   std::string vhost;
   std::string name;
-  std::string type;  // "direct", "fanout", "topic", "headers"
+  std::string type;  // "direct", "fanout", "topic", "headers", "x-delayed-message"
   bool auto_delete = false;
   bool internal = false;
   amqp::FieldTable arguments;
@@ -84,6 +86,15 @@ struct StoredEntry {
   uint16_t delivery_count = 0;  // times it came back after a delivery
 };
 
+// A message held by a delayed exchange until it is due.
+struct StoredDelayed {
+  std::string vhost;
+  std::string exchange;
+  int64_t due = 0;   // milliseconds since the Unix epoch
+  uint64_t seq = 0;  // the exchange's sequence number: orders messages due at the same time
+  MessageRef message;
+};
+
 // Everything read back at start-up.
 struct RecoveredState {
   // The store was closed cleanly last time. If not, deliveries made just before the crash may
@@ -98,6 +109,9 @@ struct RecoveredState {
   // Per queue id, its entries in sequence order; a queue id here that is in no StoredQueue
   // belongs to no queue (the store drops such entries).
   std::vector<std::pair<uint64_t, std::vector<StoredEntry>>> entries;
+  // Messages of delayed exchanges, by exchange and then in (due, seq) order, bodies
+  // included. An exchange named here may no longer exist (the broker drops its messages).
+  std::vector<StoredDelayed> delayed;
 };
 
 // A message to read back into memory: a stored body, or a paged-out one.
@@ -157,6 +171,15 @@ class Store {
   // (queue_id, seq) until RemovePaged.
   virtual void PageOut(uint64_t queue_id, uint64_t seq, const Message& message) = 0;
   virtual void RemovePaged(uint64_t queue_id, uint64_t seq) = 0;
+
+  // Delayed exchanges: keeps `message` until RemoveDelayed, under (vhost, exchange, due,
+  // seq), which must be unique; RemoveDelayedExchange drops every message of an exchange
+  // (it is being deleted).
+  virtual void PutDelayed(std::string_view vhost, std::string_view exchange, int64_t due,
+                          uint64_t seq, const Message& message) = 0;
+  virtual void RemoveDelayed(std::string_view vhost, std::string_view exchange, int64_t due,
+                             uint64_t seq) = 0;
+  virtual void RemoveDelayedExchange(std::string_view vhost, std::string_view exchange) = 0;
 
   // Reads messages back, off the broker loop. `done` runs later on the broker loop with one
   // message per request, in order (an empty ref where a message could not be read, which

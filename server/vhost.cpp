@@ -10,6 +10,8 @@
 
 #include "server/broker.h"
 #include "server/channel.h"
+#include "server/delayed_exchange.h"
+#include "server/enqueue_routed.h"
 
 namespace warren::server {
 
@@ -41,14 +43,24 @@ Queue* VirtualHost::FindQueue(std::string_view name) const {
   return it == queues_.end() ? nullptr : it->second.get();
 }
 
+DelayedExchange* VirtualHost::FindDelayed(const Exchange* exchange) const {
+  auto it = delayed_.find(exchange);
+  return it == delayed_.end() ? nullptr : it->second.get();
+}
+
 Exchange* VirtualHost::AddExchange(const std::string& name, ExchangeType type,
-                                   ExchangeOptions options) {
-  if (store_ != nullptr && options.durable) {
-    store_->PutExchange(StoredExchange{name_, name, std::string(ExchangeTypeName(type)),
-                                       options.auto_delete, options.internal, options.arguments});
-  }
-  auto exchange = std::make_unique<Exchange>(name, type, std::move(options));
+                                   ExchangeOptions options, bool delayed) {
+  auto exchange = std::make_unique<Exchange>(name, type, std::move(options), delayed);
   Exchange* raw = exchange.get();
+  const ExchangeOptions& o = raw->options();
+  if (store_ != nullptr && o.durable) {
+    store_->PutExchange(StoredExchange{name_, name, std::string(raw->type_name()), o.auto_delete,
+                                       o.internal, o.arguments});
+  }
+  if (delayed) {
+    // The broker's store, not store_: delayed messages are restored before AttachStore.
+    delayed_[raw] = std::make_unique<DelayedExchange>(broker_->io(), broker_->store(), name_, raw);
+  }
   exchanges_[name] = std::move(exchange);
   ++topology_version_;
   return raw;
@@ -122,6 +134,10 @@ void VirtualHost::DeleteExchange(Exchange* exchange) {
   std::unique_ptr<Exchange> doomed = std::move(owned->second);
   exchanges_.erase(owned);
   ++topology_version_;
+  if (auto delayed = delayed_.find(exchange); delayed != delayed_.end()) {
+    delayed->second->Drop();
+    delayed_.erase(delayed);
+  }
   if (store_ != nullptr && exchange->options().durable) {
     for (const Binding& b : exchange->bindings()) {
       if (auto stored = StoredBindingOf(*exchange, b)) store_->DeleteBinding(*stored);
@@ -182,29 +198,10 @@ void VirtualHost::MaybeAutoDeleteQueue(Queue* queue) {
 
 namespace warren::server {
 
-bool VirtualHost::StoreBody(const MessageRef& message, const std::vector<Queue*>& queues) {
-  if (!message->persistent() || store_ == nullptr) return false;
-  uint32_t durable = 0;
-  for (const Queue* queue : queues) durable += queue->stores_messages() ? 1 : 0;
-  if (durable == 0) return false;
-  message->set_store_id(store_->AddBody(*message, durable), durable > 1);
-  return true;
-}
-
-void VirtualHost::RemoveRejecting(const MessageRef& message, std::vector<Queue*>* queues) {
-  std::erase_if(*queues, [&](Queue* queue) {
-    if (!queue->WouldRejectPublish(message->body().size())) return false;
-    queue->Enqueue(message);  // refused: dead-letters it with reject-publish-dlx
-    return true;
-  });
-}
-
 void VirtualHost::DeadLetter(const Queue& queue, DeathReason reason, MessageRef message) {
   const QueueSettings& settings = queue.settings();
   if (!settings.dead_letter_exchange) return;
-  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
+  const int64_t now = NowMs() / 1000;
   DeadLettered letter =
       MakeDeadLetter(*message, reason, queue.name(), *settings.dead_letter_exchange,
                      settings.dead_letter_routing_key, static_cast<uint64_t>(now));
@@ -253,9 +250,7 @@ void VirtualHost::PublishDeadLetters() {
     std::erase_if(result.queues, [&](const Queue* target) {
       return IsDeathCycle(headers.Get(), letter.reason, target->name());
     });
-    RemoveRejecting(letter.message, &result.queues);
-    StoreBody(letter.message, result.queues);
-    for (Queue* target : result.queues) target->Enqueue(letter.message);
+    EnqueueRouted(store_, letter.message, result.queues);
   }
 }
 

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "server/exchange.h"
 #include "server/queue.h"
@@ -17,6 +18,7 @@ namespace warren::server {
 
 class Broker;
 class Connection;
+class DelayedExchange;
 
 class VirtualHost {
  public:
@@ -38,9 +40,13 @@ class VirtualHost {
 
   Exchange* FindExchange(std::string_view name) const;
   Queue* FindQueue(std::string_view name) const;
+  // The messages a delayed exchange of this vhost holds; nullptr if `exchange` is not one.
+  DelayedExchange* FindDelayed(const Exchange* exchange) const;
 
-  // Creates an exchange or queue; the name must not be in use.
-  Exchange* AddExchange(const std::string& name, ExchangeType type, ExchangeOptions options);
+  // Creates an exchange or queue; the name must not be in use. `delayed`: an
+  // x-delayed-message exchange routing as `type` (see server/delayed_exchange.h).
+  Exchange* AddExchange(const std::string& name, ExchangeType type, ExchangeOptions options,
+                        bool delayed = false);
   Queue* AddQueue(const std::string& name, QueueOptions options);
 
   // Adds or removes a binding from `source` (false if it was there already / was not).
@@ -65,15 +71,6 @@ class VirtualHost {
 
   // Deletes the exclusive queues `owner` declared (its connection is closing).
   void DeleteQueuesOwnedBy(const Connection* owner);
-
-  // Writes `message`'s body to the store once for every durable queue in `queues` it goes
-  // to, if it is persistent and the vhost has a store (the queues then add their index
-  // entries as they enqueue it). Returns true if it was written.
-  bool StoreBody(const MessageRef& message, const std::vector<Queue*>& queues);
-
-  // Removes from *queues those that refuse `message` (a length limit with x-overflow
-  // reject-publish or reject-publish-dlx), which dead-letter it if they are set to.
-  void RemoveRejecting(const MessageRef& message, std::vector<Queue*>* queues);
 
   // Dead-letters `message`, which died in `queue` for `reason`, to the queue's dead-letter
   // exchange (see server/dead_letter.h). Republishing happens on the next loop turn, so that
@@ -108,6 +105,7 @@ class VirtualHost {
   std::vector<PendingDeadLetter> dead_letters_;
   // Lets a posted PublishDeadLetters see that the vhost is gone.
   std::shared_ptr<VirtualHost*> alive_ = std::make_shared<VirtualHost*>(this);
+  std::unordered_map<const Exchange*, std::unique_ptr<DelayedExchange>> delayed_;
 };
 
 }  // namespace warren::server

@@ -64,6 +64,54 @@ std::string BodyKey(uint64_t body_id) {
   return key;
 }
 
+std::string_view ReadKeyPart(std::string_view key, size_t* pos) {
+  if (*pos + 2 > key.size()) {
+    *pos = key.size() + 1;
+    return {};
+  }
+  const size_t n = static_cast<uint8_t>(key[*pos]) << 8 | static_cast<uint8_t>(key[*pos + 1]);
+  *pos += 2;
+  if (*pos + n > key.size()) {
+    *pos = key.size() + 1;
+    return {};
+  }
+  const std::string_view part = key.substr(*pos, n);
+  *pos += n;
+  return part;
+}
+
+std::string DelayedExchangeKey(std::string_view vhost, std::string_view exchange) {
+  std::string key;
+  AppendPart(&key, vhost);
+  AppendPart(&key, exchange);
+  return key;
+}
+
+std::string DelayedExchangeEndKey(std::string_view vhost, std::string_view exchange) {
+  // Past every (due, seq) suffix: 16 bytes can be at most 16 times 0xff.
+  return DelayedExchangeKey(vhost, exchange) + std::string(17, '\xff');
+}
+
+std::string DelayedKey(std::string_view vhost, std::string_view exchange, int64_t due,
+                       uint64_t seq) {
+  std::string key = DelayedExchangeKey(vhost, exchange);
+  AppendBigEndian64(&key, static_cast<uint64_t>(due));
+  AppendBigEndian64(&key, seq);
+  return key;
+}
+
+bool DecodeDelayedKey(std::string_view key, server::StoredDelayed* out) {
+  size_t pos = 0;
+  const std::string_view vhost = ReadKeyPart(key, &pos);
+  const std::string_view exchange = ReadKeyPart(key, &pos);
+  if (pos + 16 != key.size()) return false;
+  out->vhost = vhost;
+  out->exchange = exchange;
+  out->due = static_cast<int64_t>(ReadBigEndian64(key.substr(pos)));
+  out->seq = ReadBigEndian64(key.substr(pos + 8));
+  return true;
+}
+
 std::string VhostKey(std::string_view vhost) {
   std::string key(1, 'v');
   AppendPart(&key, vhost);

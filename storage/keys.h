@@ -11,6 +11,10 @@
 //   bodies     body id, 8-byte big-endian -> EncodeMessage's record.
 //   paged      (queue id, sequence) -> EncodeMessage's record, for messages paged out of
 //              memory that are not stored otherwise; emptied at every start-up.
+//   delayed    (vhost, exchange) length-prefixed, then (due time, sequence) 8-byte
+//              big-endian, so that an exchange is one contiguous range in due order ->
+//              EncodeMessage's record, for messages held by durable delayed exchanges.
+//              Created when missing (data directories from before delayed exchanges).
 
 #pragma once
 
@@ -34,6 +38,19 @@ std::string QueueSeqKey(uint64_t queue_id, uint64_t seq);
 // The first key past every key of `queue_id` (queue_id + 1, seq 0).
 std::string QueueEndKey(uint64_t queue_id);
 std::string BodyKey(uint64_t body_id);
+
+// A key part written by the key functions below: a 2-byte big-endian length, then the
+// bytes. Reads the part at *pos and advances *pos past it; empty (and *pos past the end)
+// if the key is too short.
+std::string_view ReadKeyPart(std::string_view key, size_t* pos);
+
+// delayed keys. Every key of one exchange is in [DelayedExchangeKey, DelayedExchangeEndKey).
+std::string DelayedKey(std::string_view vhost, std::string_view exchange, int64_t due,
+                       uint64_t seq);
+std::string DelayedExchangeKey(std::string_view vhost, std::string_view exchange);
+std::string DelayedExchangeEndKey(std::string_view vhost, std::string_view exchange);
+// Fills out's vhost, exchange, due and seq from a delayed key; false if it is malformed.
+bool DecodeDelayedKey(std::string_view key, server::StoredDelayed* out);
 
 // meta keys.
 std::string VhostKey(std::string_view vhost);

@@ -27,20 +27,10 @@ constexpr const char* kMeta = "meta";
 constexpr const char* kIndex = "index";
 constexpr const char* kBodies = "bodies";
 constexpr const char* kPaged = "paged";
+constexpr const char* kDelayed = "delayed";
 
 Status DbError(const std::string& what, const rocksdb::Status& s) {
   return Status::Error(ReplyCode::kInternalError, what + ": " + s.ToString());
-}
-
-// Reads a length-prefixed key part at *pos (see keys.cpp).
-std::string_view ReadPart(std::string_view key, size_t* pos) {
-  if (*pos + 2 > key.size()) return {};
-  const size_t n = static_cast<uint8_t>(key[*pos]) << 8 | static_cast<uint8_t>(key[*pos + 1]);
-  *pos += 2;
-  if (*pos + n > key.size()) return {};
-  std::string_view part = key.substr(*pos, n);
-  *pos += n;
-  return part;
 }
 
 amqp::FieldTable TableOf(const json& j, const char* field) {
@@ -102,7 +92,8 @@ Status RocksStore::OpenDb() {
       {kMeta, meta_options},
       {kIndex, index_options},
       {kBodies, bodies_options},
-      {kPaged, paged_options},
+      {kDelayed, bodies_options},
+      {kPaged, paged_options},  // last: it is dropped and created again below
   };
   rocksdb::DB* db = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(options, options_.dir, families, &handles_, &db);
@@ -111,7 +102,8 @@ Status RocksStore::OpenDb() {
   meta_ = handles_[1];
   index_ = handles_[2];
   bodies_ = handles_[3];
-  paged_ = handles_[4];
+  delayed_ = handles_[4];
+  paged_ = handles_[5];
   // Paged-out messages belong to the broker that wrote them; they are gone with it.
   s = db_->DropColumnFamily(paged_);
   if (s.ok()) s = db_->DestroyColumnFamilyHandle(paged_);
@@ -157,7 +149,7 @@ Status RocksStore::Recover(server::RecoveredState* state) {
       continue;
     }
     size_t pos = 1;
-    const std::string_view first(ReadPart(key, &pos));
+    const std::string_view first(ReadKeyPart(key, &pos));
     switch (key[0]) {
       case 'v':
         state->vhosts.emplace_back(first);
@@ -169,17 +161,17 @@ Status RocksStore::Recover(server::RecoveredState* state) {
         break;
       case 'p':
         state->permissions.push_back(server::StoredPermission{
-            std::string(first), std::string(ReadPart(key, &pos)),
+            std::string(first), std::string(ReadKeyPart(key, &pos)),
             j.value("configure", std::string()), j.value("write", std::string()),
             j.value("read", std::string())});
         break;
       case 'e':
         state->exchanges.push_back(server::StoredExchange{
-            std::string(first), std::string(ReadPart(key, &pos)), j.value("type", "direct"),
+            std::string(first), std::string(ReadKeyPart(key, &pos)), j.value("type", "direct"),
             j.value("auto_delete", false), j.value("internal", false), TableOf(j, "arguments")});
         break;
       case 'q': {
-        server::StoredQueue q{std::string(first), std::string(ReadPart(key, &pos)),
+        server::StoredQueue q{std::string(first), std::string(ReadKeyPart(key, &pos)),
                               j.value("id", uint64_t{0}), j.value("auto_delete", false),
                               TableOf(j, "arguments")};
         next_queue_id_ = std::max(next_queue_id_, q.id + 1);
@@ -247,6 +239,8 @@ Status RocksStore::Recover(server::RecoveredState* state) {
     state->entries.back().second.push_back(*entry);
   }
   if (!it->status().ok()) return DbError("reading the message index", it->status());
+  Status s = RecoverDelayed(state);
+  if (!s.ok()) return s;
   it.reset();
   saved_body_id_ = next_body_id_;
   saved_queue_id_ = next_queue_id_;
@@ -260,6 +254,26 @@ Status RocksStore::Recover(server::RecoveredState* state) {
     spdlog::warn("storage: dropping {} messages of queues that no longer exist", orphans.size());
     for (const auto& [queue_id, entry] : orphans) RemoveEntry(queue_id, entry);
   }
+  return Status::Ok();
+}
+
+Status RocksStore::RecoverDelayed(server::RecoveredState* state) {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), delayed_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::string_view key(it->key().data(), it->key().size());
+    server::StoredDelayed delayed;
+    server::Message* message = nullptr;
+    if (DecodeDelayedKey(key, &delayed)) {
+      message = DecodeMessage(std::string_view(it->value().data(), it->value().size()));
+    }
+    if (message == nullptr) {
+      spdlog::warn("storage: malformed delayed message record skipped");
+      continue;
+    }
+    delayed.message = server::MessageRef(message);
+    state->delayed.push_back(std::move(delayed));
+  }
+  if (!it->status().ok()) return DbError("reading delayed messages", it->status());
   return Status::Ok();
 }
 
@@ -320,6 +334,28 @@ void RocksStore::PutBinding(const server::StoredBinding& b) {
 }
 
 void RocksStore::DeleteBinding(const server::StoredBinding& b) { DeleteMeta(BindingKey(b)); }
+
+// ---------------------------------------------------------------------------------------
+// Delayed messages: written through meta_batch_, which keeps their order with each other
+// and with the entity writes (an exchange deleted and declared again in one batch).
+
+void RocksStore::PutDelayed(std::string_view vhost, std::string_view exchange, int64_t due,
+                            uint64_t seq, const server::Message& message) {
+  PutRecord(&meta_batch_, delayed_, DelayedKey(vhost, exchange, due, seq), message);
+  Touch();
+}
+
+void RocksStore::RemoveDelayed(std::string_view vhost, std::string_view exchange, int64_t due,
+                               uint64_t seq) {
+  meta_batch_.Delete(delayed_, DelayedKey(vhost, exchange, due, seq));
+  Touch();
+}
+
+void RocksStore::RemoveDelayedExchange(std::string_view vhost, std::string_view exchange) {
+  meta_batch_.DeleteRange(delayed_, DelayedExchangeKey(vhost, exchange),
+                          DelayedExchangeEndKey(vhost, exchange));
+  Touch();
+}
 
 // ---------------------------------------------------------------------------------------
 // Messages

@@ -74,6 +74,11 @@ class RocksStore : public server::Store {
   void RemoveQueueEntries(uint64_t queue_id) override;
   void PageOut(uint64_t queue_id, uint64_t seq, const server::Message& message) override;
   void RemovePaged(uint64_t queue_id, uint64_t seq) override;
+  void PutDelayed(std::string_view vhost, std::string_view exchange, int64_t due, uint64_t seq,
+                  const server::Message& message) override;
+  void RemoveDelayed(std::string_view vhost, std::string_view exchange, int64_t due,
+                     uint64_t seq) override;
+  void RemoveDelayedExchange(std::string_view vhost, std::string_view exchange) override;
 
   void Load(uint64_t queue_id, std::vector<server::LoadRequest> requests,
             std::function<void(std::vector<server::MessageRef>)> done) override;
@@ -100,6 +105,8 @@ class RocksStore : public server::Store {
 
   RocksStore(boost::asio::io_context& loop, RocksStoreOptions options);
   amqp::Status OpenDb();
+  // Reads the delayed family into state->delayed.
+  amqp::Status RecoverDelayed(server::RecoveredState* state);
   void PutMeta(const std::string& key, const std::string& json);
   void DeleteMeta(const std::string& key);
   // Schedules a commit at the end of the current loop turn.
@@ -135,6 +142,7 @@ class RocksStore : public server::Store {
   rocksdb::ColumnFamilyHandle* index_ = nullptr;
   rocksdb::ColumnFamilyHandle* bodies_ = nullptr;
   rocksdb::ColumnFamilyHandle* paged_ = nullptr;
+  rocksdb::ColumnFamilyHandle* delayed_ = nullptr;
 
   // Loop side: the pending batch. Message writes are kept as operations until the batch is
   // submitted, so that one undone within the same batch (a message acknowledged before it

@@ -1,6 +1,7 @@
 // Tests for storage/keys.*: the byte order of the index and body keys (RocksDB's bytewise
 // comparator must sort them as the numbers they encode), index entries, message records,
-// field tables as hex, and the identity carried by the meta keys.
+// field tables as hex, the identity carried by the meta keys, and the delayed family's keys
+// (exchange, due time, sequence) and their per-exchange range.
 
 #include "storage/keys.h"
 
@@ -324,6 +325,51 @@ TEST(Keys, MetaKeyPartsAreLengthPrefixedSoBoundariesCannotCollide) {
   EXPECT_EQ(ExchangeKey("x", "y")[0], 'e');
   EXPECT_EQ(QueueKey("x", "y")[0], 'q');
   EXPECT_NE(ExchangeKey("x", "y"), QueueKey("x", "y"));
+}
+
+TEST(Keys, DelayedKeysSortByExchangeThenDueThenSequence) {
+  const std::vector<std::string> keys = {
+      DelayedKey("/", "x", 0, 0),
+      DelayedKey("/", "x", 0, kMax),
+      DelayedKey("/", "x", 255, 1),
+      DelayedKey("/", "x", 256, 0),
+      DelayedKey("/", "x", int64_t{1} << 40, 0),
+      DelayedKey("/", "x", std::numeric_limits<int64_t>::max(), kMax),
+      DelayedKey("/", "xa", 0, 0),
+  };
+  for (size_t i = 1; i < keys.size(); ++i) EXPECT_TRUE(Before(keys[i - 1], keys[i])) << i;
+}
+
+TEST(Keys, DelayedExchangeRangeBoundsEveryKeyOfTheExchangeAndNoOther) {
+  const std::string begin = DelayedExchangeKey("/", "x");
+  const std::string end = DelayedExchangeEndKey("/", "x");
+  for (int64_t due : {int64_t{0}, int64_t{1} << 40, std::numeric_limits<int64_t>::max()}) {
+    for (uint64_t seq : {uint64_t{0}, kMax}) {
+      const std::string key = DelayedKey("/", "x", due, seq);
+      EXPECT_FALSE(Before(key, begin));
+      EXPECT_TRUE(Before(key, end));
+    }
+  }
+  // Other exchanges and vhosts, even with a shared prefix, are outside.
+  for (const std::string& other :
+       {DelayedKey("/", "xy", 0, 0), DelayedKey("/", "x\xff", 0, 0),
+        DelayedKey("/", "", kMax >> 1, 0), DelayedKey("/x", "", 0, 0), DelayedKey("", "x", 0, 0)}) {
+    EXPECT_TRUE(Before(other, begin) || !Before(other, end)) << other;
+  }
+}
+
+TEST(Keys, DelayedKeyRoundTripsAndRejectsMalformedKeys) {
+  server::StoredDelayed d;
+  ASSERT_TRUE(DecodeDelayedKey(DelayedKey("vh", "ex", 1234567890123, 42), &d));
+  EXPECT_EQ(d.vhost, "vh");
+  EXPECT_EQ(d.exchange, "ex");
+  EXPECT_EQ(d.due, 1234567890123);
+  EXPECT_EQ(d.seq, 42u);
+  const std::string key = DelayedKey("vh", "ex", 1, 2);
+  EXPECT_FALSE(DecodeDelayedKey(key.substr(0, key.size() - 1), &d));
+  EXPECT_FALSE(DecodeDelayedKey(key + "z", &d));
+  EXPECT_FALSE(DecodeDelayedKey("", &d));
+  EXPECT_FALSE(DecodeDelayedKey("\xff\xff", &d));
 }
 
 }  // namespace

@@ -88,6 +88,17 @@ class ObservedStore : public server::Store {
     ++paged_removals;
     s()->RemovePaged(queue_id, seq);
   }
+  void PutDelayed(std::string_view vhost, std::string_view exchange, int64_t due, uint64_t seq,
+                  const server::Message& message) override {
+    s()->PutDelayed(vhost, exchange, due, seq, message);
+  }
+  void RemoveDelayed(std::string_view vhost, std::string_view exchange, int64_t due,
+                     uint64_t seq) override {
+    s()->RemoveDelayed(vhost, exchange, due, seq);
+  }
+  void RemoveDelayedExchange(std::string_view vhost, std::string_view exchange) override {
+    s()->RemoveDelayedExchange(vhost, exchange);
+  }
   void Load(uint64_t queue_id, std::vector<LoadRequest> requests,
             std::function<void(std::vector<MessageRef>)> done) override {
     ++loads;
