@@ -139,6 +139,31 @@ constexpr std::string_view kQueueEquivalenceArgs[] = {
     "x-queue-mode", "x-queue-type",       "x-single-active-consumer", "x-delivery-limit",
 };
 
+// basic.consume's x-priority, 0 if absent. RabbitMQ takes any integer type but timestamp.
+Status ConsumerPriority(const amqp::FieldTable& arguments, std::string_view queue,
+                        const VirtualHost& vhost, int64_t* priority) {
+  *priority = 0;
+  const amqp::FieldValue* value = arguments.Find("x-priority");
+  if (value == nullptr) return Status::Ok();
+  const std::optional<int64_t> integer = std::visit(
+      [](const auto& v) -> std::optional<int64_t> {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+          return static_cast<int64_t>(v);
+        } else {
+          return std::nullopt;
+        }
+      },
+      static_cast<const amqp::FieldVariant&>(*value));
+  if (!integer) {
+    return Error(ReplyCode::kPreconditionFailed,
+                 "invalid arg 'x-priority' for " + InVhost("queue", queue, vhost) +
+                     ": \"expected integer, got " + std::string(FieldTypeName(*value)) + "\"");
+  }
+  *priority = *integer;
+  return Status::Ok();
+}
+
 }  // namespace
 
 Channel::Channel(Connection* connection, VirtualHost* vhost, uint16_t id)
@@ -239,7 +264,11 @@ void Channel::Teardown() {
   unacked_.clear();
   for (Queue* queue : consumed) {
     // The queue may already be gone if an earlier one in this list was the same queue.
-    if (vhost_->FindQueue(queue->name()) == queue) vhost_->MaybeAutoDeleteQueue(queue);
+    if (vhost_->FindQueue(queue->name()) != queue) continue;
+    // As RabbitMQ, let the queue push again when a consuming channel goes, even if nothing
+    // was requeued: a single active consumer may have handed over to another.
+    queue->Dispatch();
+    vhost_->MaybeAutoDeleteQueue(queue);
   }
 }
 
@@ -787,6 +816,9 @@ Status Channel::On(const amqp::BasicConsume& m) {
   Queue* queue;
   Status s = FindQueue(ResolveQueueName(m.queue), &queue);
   if (!s.ok()) return s;
+  int64_t priority;
+  s = ConsumerPriority(m.arguments, queue->name(), *vhost_, &priority);
+  if (!s.ok()) return s;
   std::string tag(m.consumer_tag);
   if (tag.empty()) tag = connection_->broker()->GenerateName("amq.ctag-");
   if (consumers_.count(tag) != 0) {
@@ -805,6 +837,7 @@ Status Channel::On(const amqp::BasicConsume& m) {
   consumer->no_ack = m.no_ack;
   consumer->exclusive = m.exclusive;
   consumer->prefetch_count = prefetch_count_;
+  consumer->priority = priority;
   consumer->arguments = m.arguments;
   Consumer* raw = consumer.get();
   consumers_[tag] = std::move(consumer);

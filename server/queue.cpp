@@ -24,8 +24,21 @@ size_t MemoryCost(size_t body_size) { return body_size + 64; }
 
 }  // namespace
 
+namespace {
+
+// x-single-active-consumer = true (RabbitMQ accepts only a bool there).
+bool SingleActiveConsumer(const amqp::FieldTable& arguments) {
+  const amqp::FieldValue* value = arguments.Find("x-single-active-consumer");
+  return value != nullptr && *value == amqp::FieldValue(true);
+}
+
+}  // namespace
+
 Queue::Queue(VirtualHost* vhost, std::string name, QueueOptions options)
-    : vhost_(vhost), name_(std::move(name)), options_(std::move(options)) {}
+    : vhost_(vhost),
+      name_(std::move(name)),
+      options_(std::move(options)),
+      consumers_(SingleActiveConsumer(options_.arguments)) {}
 
 Queue::~Queue() {
   for (auto& weak : paused_publishers_) {
@@ -161,36 +174,23 @@ size_t Queue::Purge() {
 }
 
 void Queue::AddConsumer(Consumer* consumer) {
-  consumers_.push_back(consumer);
+  consumers_.Add(consumer);
   has_had_consumers_ = true;
   Dispatch();
 }
 
 void Queue::RemoveConsumer(Consumer* consumer) {
-  auto it = std::find(consumers_.begin(), consumers_.end(), consumer);
-  if (it == consumers_.end()) return;
-  const size_t index = static_cast<size_t>(it - consumers_.begin());
-  consumers_.erase(it);
-  if (index < next_consumer_) --next_consumer_;
-  if (next_consumer_ >= consumers_.size()) next_consumer_ = 0;
+  if (!consumers_.Remove(consumer)) return;
   MaybeResumePublishers();
 }
 
 void Queue::Dispatch() {
   if (dispatching_) return;
   dispatching_ = true;
-  // Each pass offers one message to each consumer in turn; stop after a pass in which
-  // nobody could take one.
-  size_t refused = 0;
-  while (!ready_.empty() && !consumers_.empty() && refused < consumers_.size()) {
+  while (!ready_.empty()) {
     if (!ready_.front().message) break;  // paged out: wait for the read
-    if (next_consumer_ >= consumers_.size()) next_consumer_ = 0;
-    Consumer* consumer = consumers_[next_consumer_++];
-    if (!consumer->channel->CanDeliver(*consumer)) {
-      ++refused;
-      continue;
-    }
-    refused = 0;
+    Consumer* consumer = consumers_.Next();
+    if (consumer == nullptr) break;  // nobody can take one now
     consumer->channel->Deliver(consumer, PopReady());
   }
   dispatching_ = false;
