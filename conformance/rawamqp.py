@@ -137,8 +137,12 @@ def basic_get_args(queue, no_ack=True):
     return short(0) + shortstr(queue) + octet(1 if no_ack else 0)
 
 
-def basic_consume_args(queue, consumer_tag, no_ack=False):
-    return short(0) + shortstr(queue) + shortstr(consumer_tag) + octet(2 if no_ack else 0) + table({})
+def basic_consume_args(queue, consumer_tag, no_ack=False, arguments=None):
+    """`arguments`: an encoded field table (see table()), empty if None."""
+    if arguments is None:
+        arguments = table({})
+    flags = octet(2 if no_ack else 0)
+    return short(0) + shortstr(queue) + shortstr(consumer_tag) + flags + arguments
 
 
 # ---- decoding ---------------------------------------------------------------------------------

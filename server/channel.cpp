@@ -844,7 +844,10 @@ Status Channel::On(const amqp::BasicConsume& m) {
   }
   const bool queue_has_exclusive = std::any_of(queue->consumers().begin(), queue->consumers().end(),
                                                [](const Consumer* c) { return c->exclusive; });
-  if (queue_has_exclusive || (m.exclusive && queue->consumer_count() != 0)) {
+  // RabbitMQ 3.10 refuses an exclusive consumer on a single-active-consumer queue outright.
+  const bool exclusive_refused =
+      m.exclusive && (queue->consumer_count() != 0 || queue->single_active_consumer());
+  if (queue_has_exclusive || exclusive_refused) {
     return Error(ReplyCode::kAccessRefused,
                  InVhost("queue", queue->name(), *vhost_) + " in exclusive use");
   }

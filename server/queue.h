@@ -97,6 +97,8 @@ class Queue {
   size_t consumer_count() const { return consumers_.size(); }
   // In registration order.
   const std::vector<Consumer*>& consumers() const { return consumers_.all(); }
+  // x-single-active-consumer: only the earliest registered consumer receives messages.
+  bool single_active_consumer() const { return consumers_.single_active(); }
   // True once a consumer has subscribed: an auto-delete queue is deleted when its last
   // consumer goes, but not before it has had one.
   bool has_had_consumers() const { return has_had_consumers_; }
