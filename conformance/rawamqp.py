@@ -387,10 +387,13 @@ class RawConnection:
         heartbeat=0,
         vhost=None,
         open_vhost=True,
+        client_properties=None,
     ):
         """Runs the connection handshake up to connection.open-ok (or, with open_vhost=False,
         up to tune-ok). Records connection.start and the tune the server proposed.
-        A zero channel_max means "take the server's"; frame_max and heartbeat are sent as given."""
+        A zero channel_max means "take the server's"; frame_max and heartbeat are sent as given.
+        client_properties (a dict for table()) replaces the default ones, which announce no
+        capabilities."""
         self.send(PROTOCOL_HEADER)
         f = self.expect_method(CONNECTION_START, channel=0)
         r = f.args()
@@ -407,7 +410,9 @@ class RawConnection:
             elif mechanism == "AMQPLAIN":
                 # AMQPLAIN's response is a field table without its length prefix.
                 response = table({"LOGIN": self.user, "PASSWORD": self.password})[4:]
-        client_properties = table({"product": "warren-conformance-raw"})
+        if client_properties is None:
+            client_properties = {"product": "warren-conformance-raw"}
+        client_properties = table(client_properties)
         self.send(
             method_frame(
                 0,
