@@ -168,5 +168,57 @@ TEST(ConsumerList, WithoutSingleActiveConsumerNoneIsActive) {
   EXPECT_EQ(list.active(), nullptr);
 }
 
+// Through Queue: the argument switches single active consumer on, priorities order Dispatch.
+
+MessageRef MakeMessage(std::string body) {
+  return MessageRef(Message::Create("", "q", "", body, false));
+}
+
+// A sink that records which consumer got each message.
+class RecordingSink : public FakeSink {
+ public:
+  void Deliver(Consumer* consumer, QueuedMessage) override { tags.push_back(consumer->tag); }
+  Tags tags;
+};
+
+TEST(QueueConsumers, SingleActiveConsumerArgumentSendsEverythingToTheFirst) {
+  QueueOptions options;
+  options.arguments.Set("x-single-active-consumer", true);
+  Queue queue(nullptr, "q", options);
+  EXPECT_TRUE(queue.single_active_consumer());
+  RecordingSink sink;
+  Consumer a = MakeConsumer(&sink, "a"), b = MakeConsumer(&sink, "b");
+  queue.AddConsumer(&a);
+  queue.AddConsumer(&b);
+  for (const char* body : {"1", "2", "3"}) queue.Enqueue(MakeMessage(body));
+  EXPECT_EQ(sink.tags, (Tags{"a", "a", "a"}));
+}
+
+TEST(QueueConsumers, FalseSingleActiveConsumerArgumentKeepsTurns) {
+  QueueOptions options;
+  options.arguments.Set("x-single-active-consumer", false);
+  Queue queue(nullptr, "q", options);
+  EXPECT_FALSE(queue.single_active_consumer());
+  RecordingSink sink;
+  Consumer a = MakeConsumer(&sink, "a"), b = MakeConsumer(&sink, "b");
+  queue.AddConsumer(&a);
+  queue.AddConsumer(&b);
+  for (const char* body : {"1", "2", "3"}) queue.Enqueue(MakeMessage(body));
+  EXPECT_EQ(sink.tags, (Tags{"a", "b", "a"}));
+}
+
+TEST(QueueConsumers, DispatchPrefersTheHigherPriority) {
+  Queue queue(nullptr, "q", {});
+  RecordingSink sink;
+  Consumer low = MakeConsumer(&sink, "low", 0), high = MakeConsumer(&sink, "high", 2);
+  queue.AddConsumer(&low);
+  queue.AddConsumer(&high);
+  for (const char* body : {"1", "2"}) queue.Enqueue(MakeMessage(body));
+  sink.blocked = {"high"};
+  queue.Enqueue(MakeMessage("3"));
+  EXPECT_EQ(sink.tags, (Tags{"high", "high", "low"}));
+  EXPECT_EQ(queue.consumers(), (std::vector<Consumer*>{&low, &high}));
+}
+
 }  // namespace
 }  // namespace warren::server
