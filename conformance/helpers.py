@@ -138,6 +138,39 @@ def consume(conn, ch, queue, count, auto_ack=True, timeout=WAIT, **kwargs):
     return got
 
 
+class Recorder:
+    """Consumers on channels of one connection, recording what reaches them in arrival order
+    (within a channel; pika hands over each channel's deliveries in turn) as
+    (consumer tag, body text, redelivered)."""
+
+    def __init__(self, conn):
+        self.conn = conn
+        self.got = []
+
+    def on_message(self, _ch, method, _props, body):
+        self.got.append((method.consumer_tag, body.decode(), method.redelivered))
+
+    def consume(self, ch, queue, tag, auto_ack=True, **kwargs):
+        """basic.consume on ch with the given tag; kwargs go to pika (arguments, exclusive)."""
+        return ch.basic_consume(
+            queue, self.on_message, consumer_tag=tag, auto_ack=auto_ack, **kwargs
+        )
+
+    def wait(self, count, timeout=WAIT):
+        """Waits (bounded) until count deliveries in all have arrived, and checks that no more
+        do."""
+        assert pump(self.conn, lambda: len(self.got) >= count, timeout), self.got
+        settle(self.conn, 0.2)
+        assert len(self.got) == count, self.got
+
+    def bodies(self, tag):
+        """The bodies that reached consumer `tag`, in order."""
+        return [body for t, body, _ in self.got if t == tag]
+
+    def tags(self):
+        return [t for t, _, _ in self.got]
+
+
 def bodies(deliveries):
     return [b for (_m, _p, b) in deliveries]
 

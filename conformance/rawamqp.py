@@ -137,8 +137,12 @@ def basic_get_args(queue, no_ack=True):
     return short(0) + shortstr(queue) + octet(1 if no_ack else 0)
 
 
-def basic_consume_args(queue, consumer_tag, no_ack=False):
-    return short(0) + shortstr(queue) + shortstr(consumer_tag) + octet(2 if no_ack else 0) + table({})
+def basic_consume_args(queue, consumer_tag, no_ack=False, arguments=None):
+    """`arguments`: an encoded field table (see table()), empty if None."""
+    if arguments is None:
+        arguments = table({})
+    flags = octet(2 if no_ack else 0)
+    return short(0) + shortstr(queue) + shortstr(consumer_tag) + flags + arguments
 
 
 # ---- decoding ---------------------------------------------------------------------------------
@@ -392,10 +396,13 @@ class RawConnection:
         heartbeat=0,
         vhost=None,
         open_vhost=True,
+        client_properties=None,
     ):
         """Runs the connection handshake up to connection.open-ok (or, with open_vhost=False,
         up to tune-ok). Records connection.start and the tune the server proposed.
-        A zero channel_max means "take the server's"; frame_max and heartbeat are sent as given."""
+        A zero channel_max means "take the server's"; frame_max and heartbeat are sent as given.
+        client_properties (a dict for table()) replaces the default ones, which announce no
+        capabilities."""
         self.send(PROTOCOL_HEADER)
         f = self.expect_method(CONNECTION_START, channel=0)
         r = f.args()
@@ -412,7 +419,9 @@ class RawConnection:
             elif mechanism == "AMQPLAIN":
                 # AMQPLAIN's response is a field table without its length prefix.
                 response = table({"LOGIN": self.user, "PASSWORD": self.password})[4:]
-        client_properties = table({"product": "warren-conformance-raw"})
+        if client_properties is None:
+            client_properties = {"product": "warren-conformance-raw"}
+        client_properties = table(client_properties)
         self.send(
             method_frame(
                 0,

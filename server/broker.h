@@ -17,6 +17,7 @@
 
 #include "amqp/status.h"
 #include "server/config.h"
+#include "server/direct_reply_to.h"
 #include "server/store.h"
 #include "server/vhost.h"
 
@@ -77,6 +78,9 @@ class Broker {
   void Unregister(Connection* connection) { connections_.erase(connection); }
   void ForEachChannel(const std::function<void(Channel&)>& visit);
 
+  // The channels that consume from amq.rabbitmq.reply-to, by reply address.
+  DirectReplyTo& direct_reply_to() { return direct_reply_to_; }
+
   // A new random name such as "amq.gen-JzTY20BRgKO-HjmUJj0wLg".
   std::string GenerateName(std::string_view prefix);
 
@@ -100,6 +104,7 @@ class Broker {
   std::vector<std::weak_ptr<Connection>> awaiting_sync_;
   std::unordered_set<Connection*> connections_;
   std::mt19937_64 random_;
+  DirectReplyTo direct_reply_to_;
   bool shutting_down_ = false;
   std::unique_ptr<char[]> read_scratch_{new char[kReadScratchSize]};
 };

@@ -10,6 +10,7 @@
 #include "server/broker.h"
 #include "server/connection.h"
 #include "server/delayed_exchange.h"
+#include "server/direct_reply_to.h"
 #include "server/enqueue_routed.h"
 #include "server/headers_match.h"
 #include "server/message_edit.h"
@@ -102,6 +103,31 @@ constexpr std::string_view kQueueEquivalenceArgs[] = {
     "x-max-length", "x-max-length-bytes", "x-max-priority",           "x-overflow",
     "x-queue-mode", "x-queue-type",       "x-single-active-consumer", "x-delivery-limit",
 };
+
+// basic.consume's x-priority, 0 if absent. RabbitMQ takes any integer type but timestamp.
+Status ConsumerPriority(const amqp::FieldTable& arguments, std::string_view queue,
+                        const VirtualHost& vhost, int64_t* priority) {
+  *priority = 0;
+  const amqp::FieldValue* value = arguments.Find("x-priority");
+  if (value == nullptr) return Status::Ok();
+  const std::optional<int64_t> integer = std::visit(
+      [](const auto& v) -> std::optional<int64_t> {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+          return static_cast<int64_t>(v);
+        } else {
+          return std::nullopt;
+        }
+      },
+      static_cast<const amqp::FieldVariant&>(*value));
+  if (!integer) {
+    return Error(ReplyCode::kPreconditionFailed,
+                 "invalid arg 'x-priority' for " + InVhost("queue", queue, vhost) +
+                     ": \"expected integer, got " + std::string(FieldTypeName(*value)) + "\"");
+  }
+  *priority = *integer;
+  return Status::Ok();
+}
 
 }  // namespace
 
@@ -197,13 +223,18 @@ void Channel::Teardown() {
     consumed.push_back(consumer->queue);
   }
   consumers_.clear();
+  CancelReplies();
   for (Unacked& u : unacked_) u.consumer = nullptr;
   Requeue(std::vector<Unacked>(std::make_move_iterator(unacked_.begin()),
                                std::make_move_iterator(unacked_.end())));
   unacked_.clear();
   for (Queue* queue : consumed) {
     // The queue may already be gone if an earlier one in this list was the same queue.
-    if (vhost_->FindQueue(queue->name()) == queue) vhost_->MaybeAutoDeleteQueue(queue);
+    if (vhost_->FindQueue(queue->name()) != queue) continue;
+    // As RabbitMQ, let the queue push again when a consuming channel goes, even if nothing
+    // was requeued: a single active consumer may have handed over to another.
+    queue->Dispatch();
+    vhost_->MaybeAutoDeleteQueue(queue);
   }
 }
 
@@ -341,6 +372,7 @@ Status Channel::CheckQueueArguments(const std::string& name,
 }
 
 Status Channel::On(const amqp::QueueDeclare& m) {
+  if (m.queue.starts_with(kDirectReplyQueue)) return DeclareReplyQueue(m);
   std::string name(m.queue);
   if (m.passive) {
     Queue* queue;
@@ -532,6 +564,9 @@ Status Channel::OnHeader(std::string_view payload) {
     if (!bad.ok()) return bad;
   }
   const bool persistent = header.Octet(amqp::Property::kDeliveryMode) == 2;
+  // The flag test keeps messages without reply_to free of any decoding here.
+  incoming_.direct_reply_to = header.Has(amqp::Property::kReplyTo) &&
+                              header.ShortString(amqp::Property::kReplyTo) == kDirectReplyQueue;
   incoming_.body_size = body_size;
   incoming_.received = 0;
   if (body_size <= connection_->frame_max()) {
@@ -575,20 +610,24 @@ Status Channel::CompletePublish() {
     std::string().swap(incoming_.staged);
   }
   Publish publish{incoming_.mandatory, std::move(incoming_.message)};
-  const Message& message = *publish.message;
   if (tx_mode_) {
-    Status s = CheckPublishExchange(message);
+    Status s = CheckPublishExchange(*publish.message);
+    if (s.ok() && incoming_.direct_reply_to) s = SetReplyAddress(&publish);
     if (!s.ok()) return s;
     tx_publishes_.push_back(std::move(publish));
     return Status::Ok();
   }
   // A cached route means the exchange existed and was not internal at this version.
-  const std::vector<Queue*>* queues = CachedRoute(message);
+  const std::vector<Queue*>* queues = CachedRoute(*publish.message);
   if (queues == nullptr) {
-    Status s = CheckPublishExchange(message);
+    Status s = CheckPublishExchange(*publish.message);
     if (!s.ok()) return s;
-    queues = &ComputeRoute(message);
   }
+  if (incoming_.direct_reply_to) {
+    Status s = SetReplyAddress(&publish);
+    if (!s.ok()) return s;
+  }
+  if (queues == nullptr) queues = &ComputeRoute(*publish.message);
   Route(publish, *queues);
   return Status::Ok();
 }
@@ -641,6 +680,13 @@ const std::vector<Queue*>& Channel::ComputeRoute(const Message& message) {
 
 bool Channel::Route(const Publish& publish, const std::vector<Queue*>& queues) {
   const Message& message = *publish.message;
+  // A reply to a direct reply-to address reaches no queue; as in RabbitMQ it still counts
+  // as unroutable below (a mandatory one comes back even though it was delivered).
+  if (queues.empty() && message.exchange().empty() && IsDirectReplyAddress(message.routing_key())) {
+    if (Channel* channel = connection_->broker()->direct_reply_to().Find(message.routing_key())) {
+      channel->DeliverReply(message);
+    }
+  }
   // A message that a delayed exchange holds counts as unroutable here, as with RabbitMQ's
   // delayed-message plugin: whether it will reach a queue is only known when it is due.
   if (queues.empty() && publish.mandatory) {
@@ -793,8 +839,12 @@ Status Channel::On(const amqp::BasicQos& m) {
 }
 
 Status Channel::On(const amqp::BasicConsume& m) {
+  if (m.queue == kDirectReplyQueue) return ConsumeReplies(m);
   Queue* queue;
   Status s = FindQueue(ResolveQueueName(m.queue), &queue);
+  if (!s.ok()) return s;
+  int64_t priority;
+  s = ConsumerPriority(m.arguments, queue->name(), *vhost_, &priority);
   if (!s.ok()) return s;
   std::string tag(m.consumer_tag);
   if (tag.empty()) tag = connection_->broker()->GenerateName("amq.ctag-");
@@ -803,7 +853,10 @@ Status Channel::On(const amqp::BasicConsume& m) {
   }
   const bool queue_has_exclusive = std::any_of(queue->consumers().begin(), queue->consumers().end(),
                                                [](const Consumer* c) { return c->exclusive; });
-  if (queue_has_exclusive || (m.exclusive && queue->consumer_count() != 0)) {
+  // RabbitMQ 3.10 refuses an exclusive consumer on a single-active-consumer queue outright.
+  const bool exclusive_refused =
+      m.exclusive && (queue->consumer_count() != 0 || queue->single_active_consumer());
+  if (queue_has_exclusive || exclusive_refused) {
     return Error(ReplyCode::kAccessRefused,
                  InVhost("queue", queue->name(), *vhost_) + " in exclusive use");
   }
@@ -814,6 +867,7 @@ Status Channel::On(const amqp::BasicConsume& m) {
   consumer->no_ack = m.no_ack;
   consumer->exclusive = m.exclusive;
   consumer->prefetch_count = prefetch_count_;
+  consumer->priority = priority;
   consumer->arguments = m.arguments;
   Consumer* raw = consumer.get();
   consumers_[tag] = std::move(consumer);
@@ -835,9 +889,67 @@ void Channel::CancelConsumer(std::map<std::string, std::unique_ptr<Consumer>>::i
 }
 
 Status Channel::On(const amqp::BasicCancel& m) {
-  auto it = consumers_.find(std::string(m.consumer_tag));
-  if (it != consumers_.end()) CancelConsumer(it);
+  if (reply_consumer_ && reply_consumer_->tag == m.consumer_tag) {
+    CancelReplies();
+  } else if (auto it = consumers_.find(std::string(m.consumer_tag)); it != consumers_.end()) {
+    CancelConsumer(it);
+  }
   if (!m.no_wait) Send(amqp::BasicCancelOk{m.consumer_tag});
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------------------
+// Direct reply-to
+
+Status Channel::ConsumeReplies(const amqp::BasicConsume& m) {
+  std::string tag(m.consumer_tag);
+  // In RabbitMQ's order: the tag, then no-ack, then one reply consumer per channel.
+  if (consumers_.count(tag) != 0) {
+    return Error(ReplyCode::kNotAllowed, "attempt to reuse consumer tag " + Quote(tag));
+  }
+  if (!m.no_ack) {
+    return Error(ReplyCode::kPreconditionFailed, "reply consumer cannot acknowledge");
+  }
+  if (reply_consumer_) return Error(ReplyCode::kPreconditionFailed, "reply consumer already set");
+  if (tag.empty()) tag = connection_->broker()->GenerateName("amq.ctag-");
+  reply_consumer_ = ReplyConsumer{tag, connection_->broker()->direct_reply_to().Register(this)};
+  if (!m.no_wait) Send(amqp::BasicConsumeOk{tag});
+  return Status::Ok();
+}
+
+void Channel::CancelReplies() {
+  if (!reply_consumer_) return;
+  connection_->broker()->direct_reply_to().Unregister(reply_consumer_->address);
+  reply_consumer_.reset();
+}
+
+Status Channel::SetReplyAddress(Publish* publish) const {
+  if (!reply_consumer_) {
+    return Error(ReplyCode::kPreconditionFailed, "fast reply consumer does not exist");
+  }
+  publish->message = WithReplyAddress(*publish->message, reply_consumer_->address);
+  return Status::Ok();
+}
+
+void Channel::DeliverReply(const Message& message) {
+  if (closed_ || !reply_consumer_) return;
+  // Replies are never acknowledged; as in RabbitMQ they carry the channel's next delivery
+  // tag without using it up.
+  connection_->SendDelivery(id_,
+                            amqp::BasicDeliver{reply_consumer_->tag, next_delivery_tag_, false,
+                                               message.exchange(), message.routing_key()},
+                            message);
+}
+
+Status Channel::DeclareReplyQueue(const amqp::QueueDeclare& m) {
+  // As RabbitMQ: whatever the flags, the pseudo-queue and live addresses "exist" (with no
+  // messages and one consumer); any other name with its prefix does not.
+  if (m.queue != kDirectReplyQueue &&
+      connection_->broker()->direct_reply_to().Find(m.queue) == nullptr) {
+    return NoQueue(m.queue, *vhost_);
+  }
+  last_queue_ = std::string(m.queue);
+  if (!m.no_wait) Send(amqp::QueueDeclareOk{m.queue, 0, 1});
   return Status::Ok();
 }
 

@@ -12,6 +12,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,9 @@ class Channel : public DeliverySink {
   // The queue is being deleted: cancel consumers on it (basic.cancel to the client) and
   // forget unacknowledged deliveries from it.
   void OnQueueDeleted(Queue* queue);
+  // Sends `message`, a reply published to this channel's direct reply-to address, to the
+  // channel's reply consumer (dropped if it has none any more).
+  void DeliverReply(const Message& message);
   // The connection can take more output again: push to this channel's consumers.
   void ResumeDeliveries();
   // Sends the publisher confirms that are due: for messages handled in the last batch of
@@ -97,6 +101,13 @@ class Channel : public DeliverySink {
     std::string properties;
     bool persistent = false;
     std::string staged;
+    // reply_to is amq.rabbitmq.reply-to: the channel's reply address goes in its place.
+    bool direct_reply_to = false;
+  };
+  // The channel's consumer of amq.rabbitmq.reply-to (see server/direct_reply_to.h).
+  struct ReplyConsumer {
+    std::string tag;
+    std::string address;  // registered with the broker's DirectReplyTo
   };
   enum class AckKind { kAck, kReject, kNack };
   struct PendingAck {
@@ -170,6 +181,13 @@ class Channel : public DeliverySink {
   // channel-wide prefetch, every queue this channel consumes from.
   void DispatchAfterSettling(const std::vector<Queue*>& touched);
   void CancelConsumer(std::map<std::string, std::unique_ptr<Consumer>>::iterator it);
+  // Direct reply-to: basic.consume on the pseudo-queue, the end of that consumer,
+  // reply_to = amq.rabbitmq.reply-to rewritten to the channel's address (406 without a
+  // reply consumer), queue.declare of the pseudo-queue or of an address.
+  amqp::Status ConsumeReplies(const amqp::BasicConsume& m);
+  void CancelReplies();
+  amqp::Status SetReplyAddress(Publish* publish) const;
+  amqp::Status DeclareReplyQueue(const amqp::QueueDeclare& m);
 
   // Checks a new queue's x- arguments as RabbitMQ does (406 with its texts).
   amqp::Status CheckQueueArguments(const std::string& name,
@@ -213,6 +231,7 @@ class Channel : public DeliverySink {
 
   std::string last_queue_;
   std::map<std::string, std::unique_ptr<Consumer>> consumers_;
+  std::optional<ReplyConsumer> reply_consumer_;
   uint16_t prefetch_count_ = 0;         // basic.qos global=false: for new consumers
   uint16_t global_prefetch_count_ = 0;  // basic.qos global=true: for the whole channel
   bool flow_active_ = true;

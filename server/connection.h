@@ -66,8 +66,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   // False while the output buffer is over its limit: consumers then stop receiving until
-  // the client has read what is queued (a slow consumer must not grow the broker).
-  bool writable() const { return out_.size() < kMaxBufferedOutput; }
+  // the client has read what is queued (a slow consumer must not grow the broker). False
+  // once torn down, so that a queue that its closing channels hand messages back to (or
+  // over to another single active consumer) does not push them to a sibling channel about
+  // to go too, which would lose no-ack deliveries.
+  bool writable() const { return !torn_down_ && out_.size() < kMaxBufferedOutput; }
 
   // Flow control. A queue that grows past its limit while it has consumers asks the
   // connections publishing to it to pause: they stop reading (and so the client stops

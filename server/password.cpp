@@ -9,6 +9,8 @@
 
 #include <array>
 
+#include "server/base64.h"
+
 namespace warren::server {
 
 namespace {
@@ -34,12 +36,7 @@ std::string HashPassword(std::string_view password) {
   }
   const std::string raw =
       SaltedDigest(std::string_view(reinterpret_cast<const char*>(salt), kSaltSize), password);
-  std::string encoded(4 * ((raw.size() + 2) / 3), '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
-                                reinterpret_cast<const unsigned char*>(raw.data()),
-                                static_cast<int>(raw.size()));
-  encoded.resize(static_cast<size_t>(n));
-  return encoded;
+  return Base64Encode(raw);
 }
 
 bool CheckPassword(std::string_view hash, std::string_view password) {

@@ -65,6 +65,7 @@ Queue::Queue(VirtualHost* vhost, std::string name, QueueOptions options)
       options_(std::move(options)),
       settings_(SettingsOf(options_)),
       ready_(settings_.max_priority),
+      consumers_(settings_.single_active_consumer),
       last_used_(NowMs()) {
   if (vhost_ != nullptr) AttachLoop(vhost_->io());
 }
@@ -375,19 +376,14 @@ void Queue::OnExpiryTimer() {
 }
 
 void Queue::AddConsumer(Consumer* consumer) {
-  consumers_.push_back(consumer);
+  consumers_.Add(consumer);
   has_had_consumers_ = true;
   last_used_ = NowMs();
   Dispatch();
 }
 
 void Queue::RemoveConsumer(Consumer* consumer) {
-  auto it = std::find(consumers_.begin(), consumers_.end(), consumer);
-  if (it == consumers_.end()) return;
-  const size_t index = static_cast<size_t>(it - consumers_.begin());
-  consumers_.erase(it);
-  if (index < next_consumer_) --next_consumer_;
-  if (next_consumer_ >= consumers_.size()) next_consumer_ = 0;
+  if (!consumers_.Remove(consumer)) return;
   if (consumers_.empty()) Touch();
   MaybeResumePublishers();
 }
@@ -395,11 +391,8 @@ void Queue::RemoveConsumer(Consumer* consumer) {
 void Queue::Dispatch() {
   if (dispatching_) return;
   dispatching_ = true;
-  // Each pass offers one message to each consumer in turn; stop after a pass in which
-  // nobody could take one.
-  size_t refused = 0;
   int64_t now = 0;  // read once, and only if a message has a TTL
-  while (!ready_.empty() && !consumers_.empty() && refused < consumers_.size()) {
+  while (!ready_.empty()) {
     if (ready_.front().expires_at != 0) {
       if (now == 0) now = NowMs();
       if (ready_.front().expires_at < now) {
@@ -408,13 +401,8 @@ void Queue::Dispatch() {
       }
     }
     if (!ready_.front().message) break;  // paged out: wait for the read
-    if (next_consumer_ >= consumers_.size()) next_consumer_ = 0;
-    Consumer* consumer = consumers_[next_consumer_++];
-    if (!consumer->channel->CanDeliver(*consumer)) {
-      ++refused;
-      continue;
-    }
-    refused = 0;
+    Consumer* consumer = consumers_.Next();
+    if (consumer == nullptr) break;  // nobody can take one now
     consumer->channel->Deliver(consumer, PopReady());
   }
   dispatching_ = false;

@@ -33,6 +33,7 @@
 
 #include "amqp/table.h"
 #include "server/clock.h"
+#include "server/consumer_list.h"
 #include "server/dead_letter.h"
 #include "server/message.h"
 #include "server/queue_settings.h"
@@ -65,6 +66,7 @@ struct Consumer {
   bool exclusive = false;
   uint16_t prefetch_count = 0;  // 0: unlimited
   uint32_t unacked = 0;         // deliveries not yet acknowledged
+  int64_t priority = 0;         // basic.consume's x-priority
   amqp::FieldTable arguments;
 };
 
@@ -96,7 +98,10 @@ class Queue {
   uint64_t store_id() const { return store_id_; }
   size_t message_count() const { return ready_.size(); }
   size_t consumer_count() const { return consumers_.size(); }
-  const std::vector<Consumer*>& consumers() const { return consumers_; }
+  // In registration order.
+  const std::vector<Consumer*>& consumers() const { return consumers_.all(); }
+  // x-single-active-consumer: only the earliest registered consumer receives messages.
+  bool single_active_consumer() const { return consumers_.single_active(); }
   // True once a consumer has subscribed: an auto-delete queue is deleted when its last
   // consumer goes, but not before it has had one.
   bool has_had_consumers() const { return has_had_consumers_; }
@@ -153,7 +158,8 @@ class Queue {
   void AddConsumer(Consumer* consumer);
   void RemoveConsumer(Consumer* consumer);
 
-  // Delivers ready messages to consumers that have credit, round-robin.
+  // Delivers ready messages to consumers that have credit, in the order ConsumerList
+  // chooses (priorities, round-robin, single active consumer).
   void Dispatch();
 
   // Flow control: true while the queue has consumers and more ready messages than they
@@ -217,8 +223,7 @@ class Queue {
   std::shared_ptr<Queue*> alive_ = std::make_shared<Queue*>(this);
   std::vector<std::weak_ptr<Connection>> paused_publishers_;
   uint64_t next_seq_ = 0;
-  std::vector<Consumer*> consumers_;
-  size_t next_consumer_ = 0;  // round-robin position
+  ConsumerList consumers_;
   bool has_had_consumers_ = false;
   bool dispatching_ = false;  // guards against re-entry from a delivery
 
