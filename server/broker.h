@@ -17,6 +17,7 @@
 
 #include "amqp/status.h"
 #include "server/config.h"
+#include "server/policy.h"
 #include "server/direct_reply_to.h"
 #include "server/store.h"
 #include "server/vhost.h"
@@ -73,6 +74,19 @@ class Broker {
   // On failure *why says which (for the log, not for the client).
   const User* Authenticate(std::string_view user, std::string_view password, bool from_loopback,
                            std::string* why) const;
+
+  // Policies (for the management API; like everything here, call on the broker's loop).
+  // Adds or replaces `policy` in its virtual host after ValidatePolicy, stores it, and
+  // applies it at once to the vhost's queues and exchanges. *created: it is new. Fails with
+  // 404 NOT_FOUND if the vhost does not exist, or with ValidatePolicy's 406.
+  amqp::Status SetPolicy(Policy policy, bool* created);
+  // Deletes a policy and stops applying it; false if there was none.
+  bool DeletePolicy(std::string_view vhost, std::string_view name);
+  // The policies of `vhost` (every vhost's if empty), by vhost and name.
+  std::vector<Policy> ListPolicies(std::string_view vhost) const;
+  // A user by name, or nullptr (the management API checks passwords with Authenticate and
+  // tags here).
+  const User* FindUser(std::string_view name) const;
 
   void Register(Connection* connection) { connections_.insert(connection); }
   void Unregister(Connection* connection) { connections_.erase(connection); }
