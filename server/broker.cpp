@@ -110,6 +110,11 @@ Status Broker::Recover(Store* store, RecoveryStats* stats) {
     users_[u.name] = User{u.name, u.password_hash, u.tags,
                           config_.default_user_loopback_only && u.name == config_.default_user};
   }
+  for (Policy& p : state.policies) {
+    if (VirtualHost* vhost = FindVhost(p.vhost); vhost != nullptr && ValidatePolicy(p).ok()) {
+      vhost->PutPolicy(std::move(p));  // before the store is attached: not written back
+    }
+  }
   for (const StoredExchange& e : state.exchanges) {
     VirtualHost* vhost = FindVhost(e.vhost);
     const bool delayed = e.type == kDelayedMessageType;
@@ -178,6 +183,41 @@ void Broker::RestoreDelayed(std::vector<StoredDelayed>& messages) {
     held->Restore(d.due, d.seq, std::move(d.message));
   }
   if (dropped != 0) spdlog::warn("dropped {} delayed messages of missing exchanges", dropped);
+}
+
+Status Broker::SetPolicy(Policy policy, bool* created) {
+  VirtualHost* vhost = FindVhost(policy.vhost);
+  if (vhost == nullptr) {
+    return Status::Error(amqp::ReplyCode::kNotFound, "no vhost '" + policy.vhost + "'");
+  }
+  Status s = ValidatePolicy(policy);
+  if (!s.ok()) return s;
+  spdlog::info("policy '{}' set in vhost '{}' (pattern '{}', apply-to {}, priority {}): {}",
+               policy.name, policy.vhost, policy.pattern, ApplyToName(policy.apply_to),
+               policy.priority, policy.definition.dump());
+  *created = vhost->PutPolicy(std::move(policy));
+  return Status::Ok();
+}
+
+bool Broker::DeletePolicy(std::string_view vhost_name, std::string_view name) {
+  VirtualHost* vhost = FindVhost(vhost_name);
+  if (vhost == nullptr || !vhost->RemovePolicy(name)) return false;
+  spdlog::info("policy '{}' deleted in vhost '{}'", name, vhost_name);
+  return true;
+}
+
+std::vector<Policy> Broker::ListPolicies(std::string_view vhost_name) const {
+  std::vector<Policy> out;
+  for (const auto& [name, vhost] : vhosts_) {
+    if (!vhost_name.empty() && name != vhost_name) continue;
+    for (const Policy* p : vhost->policies().All()) out.push_back(*p);
+  }
+  return out;
+}
+
+const User* Broker::FindUser(std::string_view name) const {
+  auto it = users_.find(name);
+  return it == users_.end() ? nullptr : &it->second;
 }
 
 void Broker::AwaitSync(std::weak_ptr<Connection> connection) {

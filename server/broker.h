@@ -17,8 +17,8 @@
 
 #include "amqp/status.h"
 #include "server/config.h"
-#include "server/policy.h"
 #include "server/direct_reply_to.h"
+#include "server/policy.h"
 #include "server/store.h"
 #include "server/vhost.h"
 

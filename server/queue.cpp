@@ -84,6 +84,25 @@ void Queue::AttachLoop(boost::asio::io_context* io) {
   if (settings_.expires) ArmExpiryTimer();
 }
 
+void Queue::ApplyPolicy(const Policy* policy) {
+  const QueueSettings declared = SettingsOf(options_);
+  QueueSettings settings =
+      policy != nullptr ? WithPolicy(options_.arguments, declared, policy->definition) : declared;
+  policy_name_ = policy != nullptr ? policy->name : "";
+  if (settings == settings_) return;
+  const bool expires_changed = settings.expires != settings_.expires;
+  settings_ = std::move(settings);
+  if (expires_changed) {
+    if (settings_.expires) {
+      ArmExpiryTimer();
+    } else if (expiry_timer_) {
+      expiry_timer_->cancel();
+    }
+  }
+  DropHeadsOverLimit();
+  Dispatch();
+}
+
 bool Queue::counts_deliveries() const {
   if (settings_.delivery_limit) return true;
   const amqp::FieldValue* type = options_.arguments.Find("x-queue-type");

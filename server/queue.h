@@ -36,6 +36,7 @@
 #include "server/consumer_list.h"
 #include "server/dead_letter.h"
 #include "server/message.h"
+#include "server/policy.h"
 #include "server/queue_settings.h"
 #include "server/queued_message.h"
 #include "server/ready_list.h"
@@ -89,6 +90,11 @@ class Queue {
   VirtualHost* vhost() const { return vhost_; }
   const QueueOptions& options() const { return options_; }
   const QueueSettings& settings() const { return settings_; }
+  // Applies `policy` (nullptr: none) over the queue's own arguments (see WithPolicy). New
+  // limits take effect at once; a new TTL applies to messages that arrive from now on.
+  void ApplyPolicy(const Policy* policy);
+  // The name of the policy that applies, empty if none.
+  const std::string& policy_name() const { return policy_name_; }
   // Whether deliveries are counted for the x-delivery-count header (a delivery limit or a
   // quorum queue).
   bool counts_deliveries() const;
@@ -211,6 +217,7 @@ class Queue {
   std::string name_;
   QueueOptions options_;
   QueueSettings settings_;
+  std::string policy_name_;
   ReadyList ready_;
   size_t ready_bytes_ = 0;  // body bytes of the ready messages
   Store* store_ = nullptr;

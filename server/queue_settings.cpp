@@ -178,6 +178,47 @@ Status ParseQueueArguments(const amqp::FieldTable& arguments, std::string_view q
 
 namespace {
 
+// res_min: the lower of the argument and the policy's value, whichever exist.
+void LowerOf(std::optional<int64_t>* setting, const nlohmann::json& definition, const char* key) {
+  auto it = definition.find(key);
+  if (it == definition.end() || !it->is_number_integer()) return;
+  const int64_t policy = it->get<int64_t>();
+  *setting = *setting ? std::min(**setting, policy) : policy;
+}
+
+// res_arg: the policy's value unless the queue has the argument.
+void ArgumentOr(std::optional<std::string>* setting, const nlohmann::json& definition,
+                const char* key) {
+  auto it = definition.find(key);
+  if (*setting || it == definition.end() || !it->is_string()) return;
+  *setting = it->get<std::string>();
+}
+
+}  // namespace
+
+QueueSettings WithPolicy(const amqp::FieldTable& arguments, const QueueSettings& declared,
+                         const nlohmann::json& definition) {
+  QueueSettings s = declared;
+  LowerOf(&s.expires, definition, "expires");
+  LowerOf(&s.message_ttl, definition, "message-ttl");
+  LowerOf(&s.max_length, definition, "max-length");
+  LowerOf(&s.max_length_bytes, definition, "max-length-bytes");
+  LowerOf(&s.delivery_limit, definition, "delivery-limit");
+  ArgumentOr(&s.dead_letter_exchange, definition, "dead-letter-exchange");
+  ArgumentOr(&s.dead_letter_routing_key, definition, "dead-letter-routing-key");
+  auto overflow = definition.find("overflow");
+  if (arguments.Find("x-overflow") == nullptr && overflow != definition.end() &&
+      overflow->is_string()) {
+    const std::string& o = overflow->get_ref<const std::string&>();
+    s.overflow = o == "reject-publish"       ? Overflow::kRejectPublish
+                 : o == "reject-publish-dlx" ? Overflow::kRejectPublishDlx
+                                             : Overflow::kDropHead;
+  }
+  return s;
+}
+
+namespace {
+
 // Erlang's string:to_integer on the whole string: an optional sign and digits.
 struct ParsedInteger {
   bool ok = false;

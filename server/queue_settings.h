@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -44,6 +45,14 @@ inline constexpr int64_t kMaxExpiry = 4294967295;
 // in vhost '/': {value_negative,-1}". Unknown arguments are ignored, as RabbitMQ does.
 amqp::Status ParseQueueArguments(const amqp::FieldTable& arguments, std::string_view queue,
                                  QueueSettings* out);
+
+// The settings of a queue declared with `arguments` (read into `declared`) under a policy
+// whose definition is `definition` (validated: see ValidatePolicy), combined as RabbitMQ
+// 3.10 does: for expires, message-ttl, max-length, max-length-bytes and delivery-limit the
+// lower of the two values; for dead-letter-exchange, dead-letter-routing-key and overflow
+// the queue's argument if it has one.
+QueueSettings WithPolicy(const amqp::FieldTable& arguments, const QueueSettings& declared,
+                         const nlohmann::json& definition);
 
 // Reads a per-message `expiration` property (a decimal string of milliseconds). Returns
 // nullopt when it is not one RabbitMQ would accept (see ValidateExpiration).

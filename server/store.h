@@ -30,6 +30,7 @@
 #include "amqp/status.h"
 #include "amqp/table.h"
 #include "server/message.h"
+#include "server/policy.h"
 
 namespace warren::server {
 
@@ -106,6 +107,7 @@ struct RecoveredState {
   std::vector<StoredExchange> exchanges;
   std::vector<StoredQueue> queues;
   std::vector<StoredBinding> bindings;
+  std::vector<Policy> policies;
   // Per queue id, its entries in sequence order; a queue id here that is in no StoredQueue
   // belongs to no queue (the store drops such entries).
   std::vector<std::pair<uint64_t, std::vector<StoredEntry>>> entries;
@@ -149,6 +151,8 @@ class Store {
   virtual void DeleteQueue(std::string_view vhost, std::string_view name) = 0;
   virtual void PutBinding(const StoredBinding& binding) = 0;
   virtual void DeleteBinding(const StoredBinding& binding) = 0;
+  virtual void PutPolicy(const Policy& policy) = 0;
+  virtual void DeletePolicy(std::string_view vhost, std::string_view name) = 0;
 
   // A fresh queue id, never used before in this store.
   virtual uint64_t NewQueueId() = 0;

@@ -78,6 +78,7 @@ Queue* VirtualHost::AddQueue(const std::string& name, QueueOptions options) {
   }
   queues_[name] = std::move(queue);
   ++topology_version_;
+  if (!policies_.empty()) raw->ApplyPolicy(policies_.For(/*queue=*/true, name));
   return raw;
 }
 
@@ -197,6 +198,27 @@ void VirtualHost::MaybeAutoDeleteQueue(Queue* queue) {
 }  // namespace warren::server
 
 namespace warren::server {
+
+bool VirtualHost::PutPolicy(Policy policy) {
+  if (store_ != nullptr) store_->PutPolicy(policy);
+  const bool created = policies_.Put(std::move(policy));
+  ApplyPolicies();
+  return created;
+}
+
+bool VirtualHost::RemovePolicy(std::string_view name) {
+  if (!policies_.Remove(name)) return false;
+  if (store_ != nullptr) store_->DeletePolicy(name_, name);
+  ApplyPolicies();
+  return true;
+}
+
+void VirtualHost::ApplyPolicies() {
+  // Applying may delete a queue (x-expires now past): collect first.
+  std::vector<Queue*> queues;
+  for (const auto& [name, queue] : queues_) queues.push_back(queue.get());
+  for (Queue* queue : queues) queue->ApplyPolicy(policies_.For(/*queue=*/true, queue->name()));
+}
 
 void VirtualHost::DeadLetter(const Queue& queue, DeathReason reason, MessageRef message) {
   const QueueSettings& settings = queue.settings();

@@ -77,6 +77,14 @@ class VirtualHost {
   // a queue dead-lettering never re-enters itself or the channel that caused it.
   void DeadLetter(const Queue& queue, DeathReason reason, MessageRef message);
 
+  // Adds or replaces a validated policy (see ValidatePolicy), writes it to the store when one
+  // is attached, and applies the vhost's policies again to every queue and exchange.
+  // Returns true if it is new.
+  bool PutPolicy(Policy policy);
+  // Removes a policy the same way; false if there was none.
+  bool RemovePolicy(std::string_view name);
+  const PolicySet& policies() const { return policies_; }
+
   // Every exchange, for unbinding and listing.
   void ForEachExchange(const std::function<void(Exchange&)>& visit) const;
 
@@ -85,6 +93,8 @@ class VirtualHost {
   std::optional<StoredBinding> StoredBindingOf(const Exchange& source,
                                                const Binding& binding) const;
   void ForgetBindings(const Exchange& source, const Destination& destination);
+  // Applies the policies to every queue and exchange (they changed).
+  void ApplyPolicies();
   // Republishes the dead letters gathered since the last call.
   void PublishDeadLetters();
 
@@ -102,6 +112,7 @@ class VirtualHost {
   uint64_t topology_version_ = 1;
   NameMap<std::unique_ptr<Exchange>> exchanges_;
   NameMap<std::unique_ptr<Queue>> queues_;
+  PolicySet policies_;
   std::vector<PendingDeadLetter> dead_letters_;
   // Lets a posted PublishDeadLetters see that the vhost is gone.
   std::shared_ptr<VirtualHost*> alive_ = std::make_shared<VirtualHost*>(this);

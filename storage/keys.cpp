@@ -132,6 +132,10 @@ std::string ExchangeKey(std::string_view vhost, std::string_view name) {
   return NamedKey('e', vhost, name);
 }
 
+std::string PolicyKey(std::string_view vhost, std::string_view name) {
+  return NamedKey('o', vhost, name);
+}
+
 std::string QueueKey(std::string_view vhost, std::string_view name) {
   return NamedKey('q', vhost, name);
 }

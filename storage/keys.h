@@ -3,7 +3,7 @@
 // Column families:
 //   meta       durable entities, JSON values; the key's first byte says the kind:
 //                'v' vhost, 'u' user, 'p' permission, 'e' exchange, 'q' queue, 'b' binding,
-//                'n' id counter,
+//                'n' id counter, 'o' policy,
 //              followed by the entity's identity, each part length-prefixed.
 //   index      (queue id, sequence), both 8-byte big-endian, so that a queue is one
 //              contiguous range in arrival order -> EncodeEntry's value (13 bytes, or 24 with
@@ -57,6 +57,7 @@ std::string VhostKey(std::string_view vhost);
 std::string UserKey(std::string_view user);
 std::string PermissionKey(std::string_view vhost, std::string_view user);
 std::string ExchangeKey(std::string_view vhost, std::string_view name);
+std::string PolicyKey(std::string_view vhost, std::string_view name);
 std::string QueueKey(std::string_view vhost, std::string_view name);
 std::string BindingKey(const server::StoredBinding& binding);
 // An id counter ("body", "queue"): the next id to hand out.

@@ -187,6 +187,18 @@ Status RocksStore::Recover(server::RecoveredState* state) {
         }
         if (first == "clean") state->clean_shutdown = true;
         break;
+      case 'o': {
+        server::Policy policy;
+        policy.vhost = std::string(first);
+        policy.name = std::string(ReadKeyPart(key, &pos));
+        policy.pattern = j.value("pattern", std::string());
+        policy.apply_to =
+            server::ParseApplyTo(j.value("apply-to", "all")).value_or(server::PolicyApplyTo::kAll);
+        policy.priority = j.value("priority", int64_t{0});
+        policy.definition = j.value("definition", json::object());
+        state->policies.push_back(std::move(policy));
+        break;
+      }
       case 'b':
         state->bindings.push_back(server::StoredBinding{
             std::string(first), j.value("source", std::string()),
@@ -308,6 +320,18 @@ void RocksStore::PutExchange(const server::StoredExchange& e) {
                                              {"internal", e.internal},
                                              {"arguments", TableToHex(e.arguments)}}
                                             .dump());
+}
+
+void RocksStore::PutPolicy(const server::Policy& p) {
+  PutMeta(PolicyKey(p.vhost, p.name), json{{"pattern", p.pattern},
+                                           {"apply-to", server::ApplyToName(p.apply_to)},
+                                           {"priority", p.priority},
+                                           {"definition", p.definition}}
+                                          .dump());
+}
+
+void RocksStore::DeletePolicy(std::string_view vhost, std::string_view name) {
+  DeleteMeta(PolicyKey(vhost, name));
 }
 
 void RocksStore::DeleteExchange(std::string_view vhost, std::string_view name) {

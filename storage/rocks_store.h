@@ -64,6 +64,8 @@ class RocksStore : public server::Store {
   void DeleteQueue(std::string_view vhost, std::string_view name) override;
   void PutBinding(const server::StoredBinding& binding) override;
   void DeleteBinding(const server::StoredBinding& binding) override;
+  void PutPolicy(const server::Policy& policy) override;
+  void DeletePolicy(std::string_view vhost, std::string_view name) override;
 
   uint64_t NewQueueId() override { return next_queue_id_++; }
   uint64_t AddBody(const server::Message& message, uint32_t queue_refs) override;

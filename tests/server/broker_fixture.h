@@ -23,6 +23,7 @@
 #include <cstdlib>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
@@ -755,6 +756,17 @@ class BrokerFixture : public ::testing::Test {
   }
 
   uint16_t port() const { return port_; }
+
+  // Runs `task` on the broker's loop (where broker state may be touched) and waits for it.
+  void OnBroker(const std::function<void(server::Broker&)>& task) {
+    auto finished = std::make_shared<std::promise<void>>();
+    std::future<void> done = finished->get_future();
+    boost::asio::post(*io_, [this, &task, finished] {
+      task(*broker_);
+      finished->set_value();
+    });
+    ASSERT_EQ(done.wait_for(kEventTimeout), std::future_status::ready);
+  }
 
   // Connects `client` to the broker as guest and opens channel 1.
   ::testing::AssertionResult ConnectWithChannel(Client* client) {

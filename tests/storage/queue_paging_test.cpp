@@ -65,6 +65,10 @@ class ObservedStore : public server::Store {
   }
   void PutBinding(const server::StoredBinding& b) override { s()->PutBinding(b); }
   void DeleteBinding(const server::StoredBinding& b) override { s()->DeleteBinding(b); }
+  void PutPolicy(const server::Policy& p) override { s()->PutPolicy(p); }
+  void DeletePolicy(std::string_view vhost, std::string_view name) override {
+    s()->DeletePolicy(vhost, name);
+  }
   uint64_t NewQueueId() override { return s()->NewQueueId(); }
   uint64_t AddBody(const server::Message& message, uint32_t queue_refs) override {
     return s()->AddBody(message, queue_refs);
