@@ -313,9 +313,10 @@ class Client {
     return ::testing::AssertionFailure() << "channel.close: " << DescribeReply(reply);
   }
 
-  // Declares a durable queue.
-  ::testing::AssertionResult DeclareDurableQueue(uint16_t channel, std::string_view name) {
-    amqp_queue_declare(state_, channel, Bytes(name), 0, 1, 0, 0, amqp_empty_table);
+  // Declares a durable queue, with x- `arguments` if given.
+  ::testing::AssertionResult DeclareDurableQueue(uint16_t channel, std::string_view name,
+                                                 amqp_table_t arguments = amqp_empty_table) {
+    amqp_queue_declare(state_, channel, Bytes(name), 0, 1, 0, 0, arguments);
     return CheckRpc("queue.declare '" + std::string(name) + "' durable");
   }
 
