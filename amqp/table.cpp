@@ -216,4 +216,44 @@ void DecodeFieldValue(Decoder& dec, FieldValue* out) { DecodeValueAt(dec, out, 0
 
 void SkipFieldTable(Decoder& dec) { dec.LongString(); }
 
+std::string_view FieldTypeName(char tag) {
+  switch (tag) {
+    case 't':
+      return "bool";
+    case 'b':
+      return "byte";
+    case 'B':
+      return "unsignedbyte";
+    case 's':
+      return "short";
+    case 'u':
+      return "unsignedshort";
+    case 'I':
+      return "signedint";
+    case 'i':
+      return "unsignedint";
+    case 'l':
+      return "long";
+    case 'f':
+      return "float";
+    case 'd':
+      return "double";
+    case 'D':
+      return "decimal";
+    case 'S':
+      return "longstr";
+    case 'A':
+      return "array";
+    case 'T':
+      return "timestamp";
+    case 'F':
+      return "table";
+    case 'V':
+      return "void";
+    case 'x':
+      return "binary";
+  }
+  return "unknown";
+}
+
 }  // namespace warren::amqp

@@ -115,4 +115,9 @@ void DecodeFieldValue(Decoder& dec, FieldValue* out);
 // Skips over an encoded table without building it (used for lazy property access).
 void SkipFieldTable(Decoder& dec);
 
+// The name RabbitMQ gives a wire type tag (the atom rabbit_binary_parser decodes it to, as
+// its error texts show it): 'I' is "signedint", 'S' "longstr", 'x' "binary"; "unknown" for
+// a tag that is not a field type.
+std::string_view FieldTypeName(char tag);
+
 }  // namespace warren::amqp

@@ -10,6 +10,8 @@
 #include "server/broker.h"
 #include "server/connection.h"
 #include "server/headers_match.h"
+#include "server/queue_type.h"
+#include "server/sender_selected.h"
 #include "server/vhost.h"
 
 namespace warren::server {
@@ -59,47 +61,6 @@ Status Inequivalent(std::string_view arg, std::string_view kind, std::string_vie
                    ": received " + Quote(received) + " but current is " + Quote(current));
 }
 
-// RabbitMQ's name for a field value's type, as its error texts show it.
-std::string_view FieldTypeName(const amqp::FieldValue& value) {
-  switch (value.tag()) {
-    case 't':
-      return "bool";
-    case 'b':
-      return "byte";
-    case 'B':
-      return "unsignedbyte";
-    case 's':
-      return "short";
-    case 'u':
-      return "unsignedshort";
-    case 'I':
-      return "signedint";
-    case 'i':
-      return "unsignedint";
-    case 'l':
-      return "long";
-    case 'f':
-      return "float";
-    case 'd':
-      return "double";
-    case 'D':
-      return "decimal";
-    case 'S':
-      return "longstr";
-    case 'A':
-      return "array";
-    case 'T':
-      return "timestamp";
-    case 'F':
-      return "table";
-    case 'V':
-      return "void";
-    case 'x':
-      return "binary";
-  }
-  return "unknown";
-}
-
 // A field value as RabbitMQ prints it in error texts: numbers and strings plainly.
 std::string FormatFieldValue(const amqp::FieldValue& value) {
   return std::visit(
@@ -127,9 +88,24 @@ std::string DescribeArgDifference(const amqp::FieldValue* received,
   auto describe = [&](const amqp::FieldValue* v) -> std::string {
     if (v == nullptr) return "none";
     if (received != nullptr && current != nullptr) return Quote(FormatFieldValue(*v));
-    return "the value " + Quote(FormatFieldValue(*v)) + " of type " + Quote(FieldTypeName(*v));
+    return "the value " + Quote(FormatFieldValue(*v)) + " of type " +
+           Quote(amqp::FieldTypeName(v->tag()));
   };
   return "received " + describe(received) + " but current is " + describe(current);
+}
+
+// 406 if argument `arg` of a redeclaration (`received`) differs from the entity's
+// (`current`); `resource` is "queue 'q' in vhost '/'" or the like.
+Status CheckArgEquivalent(std::string_view arg, const amqp::FieldTable& received_arguments,
+                          const amqp::FieldTable& current_arguments, std::string_view resource) {
+  const amqp::FieldValue* received = received_arguments.Find(arg);
+  const amqp::FieldValue* current = current_arguments.Find(arg);
+  const bool same = (received == nullptr && current == nullptr) ||
+                    (received != nullptr && current != nullptr && *received == *current);
+  if (same) return Status::Ok();
+  return Error(ReplyCode::kPreconditionFailed, "inequivalent arg " + Quote(arg) + " for " +
+                                                   std::string(resource) + ": " +
+                                                   DescribeArgDifference(received, current));
 }
 
 // The x- arguments RabbitMQ checks for equivalence when a queue is redeclared.
@@ -282,10 +258,21 @@ Status Channel::On(const amqp::ExchangeDeclare& m) {
       return Inequivalent("internal", "exchange", m.exchange, *vhost_, BoolText(m.internal),
                           BoolText(o.internal));
     }
+    // The only argument RabbitMQ compares on an exchange.
+    Status s = CheckArgEquivalent("alternate-exchange", m.arguments, o.arguments,
+                                  InVhost("exchange", m.exchange, *vhost_));
+    if (!s.ok()) return s;
   } else {
     if (m.exchange.starts_with("amq.")) {
       return Error(ReplyCode::kAccessRefused,
                    "exchange name " + Quote(m.exchange) + " contains reserved prefix 'amq.*'");
+    }
+    const amqp::FieldValue* alternate = m.arguments.Find("alternate-exchange");
+    if (alternate != nullptr && alternate->tag() != 'S') {
+      return Error(ReplyCode::kPreconditionFailed,
+                   "invalid type " + Quote(amqp::FieldTypeName(alternate->tag())) +
+                       " for arg 'alternate-exchange' in " +
+                       InVhost("exchange", m.exchange, *vhost_));
     }
     vhost_->AddExchange(std::string(m.exchange), *type,
                         ExchangeOptions{m.durable, m.auto_delete, m.internal, m.arguments});
@@ -386,21 +373,21 @@ Status Channel::On(const amqp::QueueDeclare& m) {
     // RabbitMQ checks exclusivity strictly on redeclaration.
     if (m.exclusive != o.exclusive) return Locked(name, *vhost_);
     for (std::string_view arg : kQueueEquivalenceArgs) {
-      const amqp::FieldValue* received = m.arguments.Find(arg);
-      const amqp::FieldValue* current = o.arguments.Find(arg);
-      const bool same = (received == nullptr && current == nullptr) ||
-                        (received != nullptr && current != nullptr && *received == *current);
-      if (!same) {
-        return Error(ReplyCode::kPreconditionFailed, "inequivalent arg " + Quote(arg) + " for " +
-                                                         InVhost("queue", name, *vhost_) + ": " +
-                                                         DescribeArgDifference(received, current));
+      if (!QueueTypeSupports(o.type, arg)) continue;  // RabbitMQ ignores what it refuses
+      if (arg == "x-queue-type" && IsClassicQueueType(m.arguments.Find(arg)) &&
+          IsClassicQueueType(o.arguments.Find(arg))) {
+        continue;
       }
+      s = CheckArgEquivalent(arg, m.arguments, o.arguments, InVhost("queue", name, *vhost_));
+      if (!s.ok()) return s;
     }
   } else {
     if (name.starts_with("amq.") && !m.queue.empty()) {
       return Error(ReplyCode::kAccessRefused,
                    "queue name " + Quote(name) + " contains reserved prefix 'amq.*'");
     }
+    Status s = CheckQueueType(m, InVhost("queue", name, *vhost_));
+    if (!s.ok()) return s;
     QueueOptions options;
     options.durable = m.durable;
     options.exclusive = m.exclusive;
@@ -582,7 +569,13 @@ Status Channel::CompletePublish() {
     // Do not keep a large message's worth of capacity per channel.
     std::string().swap(incoming_.staged);
   }
-  Publish publish{incoming_.mandatory, std::move(incoming_.message)};
+  Publish publish{incoming_.mandatory, std::move(incoming_.message), {}};
+  // Only a message with headers can carry CC or BCC; RabbitMQ checks the exchange first.
+  if (LazyHeaders(publish.message->properties()).present()) {
+    Status s = CheckPublishExchange(*publish.message);
+    if (s.ok()) s = TakeSenderSelectedRoutes(&publish.message, &publish.sender_routes);
+    if (!s.ok()) return s;
+  }
   const Message& message = *publish.message;
   if (tx_mode_) {
     Status s = CheckPublishExchange(message);
@@ -591,11 +584,12 @@ Status Channel::CompletePublish() {
     return Status::Ok();
   }
   // A cached route means the exchange existed and was not internal at this version.
-  const std::vector<Queue*>* queues = CachedRoute(message);
+  const std::vector<Queue*>* queues =
+      publish.sender_routes.empty() ? CachedRoute(message) : nullptr;
   if (queues == nullptr) {
     Status s = CheckPublishExchange(message);
     if (!s.ok()) return s;
-    queues = &ComputeRoute(message);
+    queues = &ComputeRoute(message, publish.sender_routes);
   }
   Route(publish, *queues);
   return Status::Ok();
@@ -625,16 +619,28 @@ const std::vector<Queue*>* Channel::CachedRoute(const Message& message) const {
   return &c.queues;
 }
 
-const std::vector<Queue*>& Channel::ComputeRoute(const Message& message) {
+const std::vector<Queue*>& Channel::ComputeRoute(const Message& message,
+                                                 std::span<const std::string> sender_routes) {
   RouteResult& result = route_result_;
   result.queues.clear();
   result.visited.clear();
   result.used_headers = false;
+  route_keys_.assign(1, message.routing_key());
+  route_keys_.insert(route_keys_.end(), sender_routes.begin(), sender_routes.end());
   if (message.exchange().empty()) {
-    if (Queue* queue = vhost_->FindQueue(message.routing_key())) result.queues.push_back(queue);
+    // The default exchange: each key names a queue.
+    for (std::string_view key : route_keys_) {
+      Queue* queue = vhost_->FindQueue(key);
+      if (queue != nullptr &&
+          std::find(result.queues.begin(), result.queues.end(), queue) == result.queues.end()) {
+        result.queues.push_back(queue);
+      }
+    }
   } else if (const Exchange* exchange = vhost_->FindExchange(message.exchange())) {
-    exchange->Route(message.routing_key(), LazyHeaders(message.properties()), &result);
+    exchange->Route(route_keys_, LazyHeaders(message.properties()), *vhost_, &result);
   }
+  // The route depends on this message's CC and BCC headers: not for the cache.
+  if (!sender_routes.empty()) return result.queues;
   if (result.used_headers) {
     route_cache_.topology_version = 0;  // the next message may have other headers
     return result.queues;
@@ -644,6 +650,12 @@ const std::vector<Queue*>& Channel::ComputeRoute(const Message& message) {
   route_cache_.routing_key.assign(message.routing_key());
   route_cache_.queues.assign(result.queues.begin(), result.queues.end());
   return route_cache_.queues;
+}
+
+const std::vector<Queue*>& Channel::RouteOf(const Publish& publish) {
+  const std::vector<Queue*>* queues =
+      publish.sender_routes.empty() ? CachedRoute(*publish.message) : nullptr;
+  return queues != nullptr ? *queues : ComputeRoute(*publish.message, publish.sender_routes);
 }
 
 bool Channel::Route(const Publish& publish, const std::vector<Queue*>& queues) {
@@ -741,8 +753,7 @@ Status Channel::On(const amqp::TxCommit&) {
   tx_acks_.clear();
   bool stored = false;
   for (const Publish& p : publishes) {
-    const std::vector<Queue*>* queues = CachedRoute(*p.message);
-    stored |= Route(p, queues != nullptr ? *queues : ComputeRoute(*p.message));
+    stored |= Route(p, RouteOf(p));
   }
   for (const PendingAck& a : acks) {
     Status s = Acknowledge(a);

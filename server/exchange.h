@@ -1,10 +1,12 @@
 // Exchange: a named router. Bindings attach queues (or other exchanges) to it; Route
 // finds the queues a message goes to, through per-type matchers: direct (hash map),
-// fanout (list), topic (trie), headers (argument matching).
+// fanout (list), topic (trie), headers (argument matching), and through the exchange's
+// alternate exchange when its own bindings match nothing.
 
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -18,6 +20,7 @@ namespace warren::server {
 
 class Exchange;
 class Queue;
+class VirtualHost;
 
 enum class ExchangeType { kDirect, kFanout, kTopic, kHeaders };
 
@@ -58,6 +61,8 @@ class LazyHeaders {
  public:
   // `raw_properties`: the content header's property flags and list.
   explicit LazyHeaders(std::string_view raw_properties) : raw_(raw_properties) {}
+  // Whether the message has a headers property at all (reads only the property flags).
+  bool present() const;
   const amqp::FieldTable& Get() const;
 
  private:
@@ -91,20 +96,41 @@ class Exchange {
   // Removes every binding to `destination` (it is being deleted).
   void UnbindAll(const Destination& destination);
 
-  // Adds to *result the queues that a message with `routing_key` and `headers` goes to,
-  // following exchange-to-exchange bindings.
-  void Route(std::string_view routing_key, const LazyHeaders& headers, RouteResult* result) const;
+  // The name of the exchange that takes the messages this one's bindings do not match
+  // (the alternate-exchange argument; "" for none). It is looked up by name at routing
+  // time, so it may be declared after this exchange, or deleted.
+  const std::string& alternate_exchange() const { return alternate_exchange_; }
+  // Replaces the alternate exchange (a policy may override the argument's).
+  void set_alternate_exchange(std::string name);
+
+  // Adds to *result the queues that a message with `routing_keys` (its routing key, then
+  // any CC and BCC keys) and `headers` goes to, following exchange-to-exchange bindings
+  // and alternate exchanges as RabbitMQ's rabbit_exchange:route does: an exchange whose
+  // bindings match no destination at all passes the message to its alternate exchange,
+  // which `vhost` resolves. Each exchange is visited once (cycles end there). A missing
+  // alternate exchange drops the message, with one warning per exchange.
+  void Route(std::span<const std::string_view> routing_keys, const LazyHeaders& headers,
+             const VirtualHost& vhost, RouteResult* result) const;
 
  private:
   // Adds or removes `binding`'s entry in the type's matcher.
   void Index(const Binding& binding);
   void Unindex(const Binding& binding);
-  void RouteTo(const Destination& destination, std::string_view routing_key,
-               const LazyHeaders& headers, RouteResult* result) const;
+  // Routes to the destinations this exchange's bindings match; returns how many matched.
+  size_t RouteBindings(std::span<const std::string_view> routing_keys, const LazyHeaders& headers,
+                       const VirtualHost& vhost, RouteResult* result) const;
+  void RouteToAlternate(std::span<const std::string_view> routing_keys, const LazyHeaders& headers,
+                        const VirtualHost& vhost, RouteResult* result) const;
+  void RouteTo(const Destination& destination, std::span<const std::string_view> routing_keys,
+               const LazyHeaders& headers, const VirtualHost& vhost, RouteResult* result) const;
 
   std::string name_;
   ExchangeType type_;
   ExchangeOptions options_;
+  std::string alternate_exchange_;
+  // Whether the missing alternate exchange was logged, so that a stream of unroutable
+  // messages logs it once (routing is otherwise const; the broker loop owns exchanges).
+  mutable bool warned_missing_alternate_ = false;
   std::vector<Binding> bindings_;
   NameMap<std::vector<Destination>> direct_;
   TopicMatcher<Destination> topic_;

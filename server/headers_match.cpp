@@ -184,47 +184,6 @@ size_t RankOf(const FieldTable& table, size_t index) {
 
 // --- Erlang's ~p, for the error texts ----------------------------------------------------
 
-// The atom rabbit_binary_parser gives each type.
-std::string_view TypeName(char tag) {
-  switch (tag) {
-    case 't':
-      return "bool";
-    case 'b':
-      return "byte";
-    case 'B':
-      return "unsignedbyte";
-    case 's':
-      return "short";
-    case 'u':
-      return "unsignedshort";
-    case 'I':
-      return "signedint";
-    case 'i':
-      return "unsignedint";
-    case 'l':
-      return "long";
-    case 'f':
-      return "float";
-    case 'd':
-      return "double";
-    case 'D':
-      return "decimal";
-    case 'S':
-      return "longstr";
-    case 'A':
-      return "array";
-    case 'T':
-      return "timestamp";
-    case 'F':
-      return "table";
-    case 'V':
-      return "void";
-    case 'x':
-      return "binary";
-  }
-  return "unknown";
-}
-
 // Bytes that ~p shows inside a binary's quotes (Erlang's printable latin-1).
 bool IsPrintable(unsigned char c) {
   return (c >= 0x20 && c <= 0x7e) || c >= 0xa0 || c == '\n' || c == '\r' || c == '\t' ||
@@ -350,7 +309,7 @@ void AppendTerm(const FieldValue& value, std::string* out) {
     for (size_t i = 0; i < array->size(); ++i) {
       if (i > 0) *out += ',';
       *out += '{';
-      *out += TypeName((*array)[i].tag());
+      *out += amqp::FieldTypeName((*array)[i].tag());
       *out += ',';
       AppendTerm((*array)[i], out);
       *out += '}';
@@ -363,7 +322,7 @@ void AppendTerm(const FieldValue& value, std::string* out) {
       *out += '{';
       AppendBinary(table->entries[i].name, out);
       *out += ',';
-      *out += TypeName(table->entries[i].value.tag());
+      *out += amqp::FieldTypeName(table->entries[i].value.tag());
       *out += ',';
       AppendTerm(table->entries[i].value, out);
       *out += '}';
@@ -387,7 +346,7 @@ amqp::Status ValidateHeadersBinding(const FieldTable& binding_arguments) {
     text += "; expected all, any, all-with-x, or any-with-x";
   } else {
     text = "Invalid x-match field type ";
-    text += TypeName(x_match->tag());
+    text += amqp::FieldTypeName(x_match->tag());
     text += " (value ";
     AppendTerm(*x_match, &text);
     text += "); expected longstr";

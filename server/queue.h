@@ -25,6 +25,7 @@
 
 #include "amqp/table.h"
 #include "server/message.h"
+#include "server/queue_type.h"
 #include "server/store.h"
 
 namespace warren::server {
@@ -75,6 +76,7 @@ struct QueueOptions {
   bool auto_delete = false;
   Connection* owner = nullptr;  // set for exclusive queues
   amqp::FieldTable arguments;
+  QueueType type = QueueType::kClassic;  // from arguments' x-queue-type (VirtualHost::AddQueue)
 };
 
 class Queue {

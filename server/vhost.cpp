@@ -45,6 +45,7 @@ Exchange* VirtualHost::AddExchange(const std::string& name, ExchangeType type,
 }
 
 Queue* VirtualHost::AddQueue(const std::string& name, QueueOptions options) {
+  options.type = QueueTypeOf(options.arguments);
   auto queue = std::make_unique<Queue>(this, name, std::move(options));
   Queue* raw = queue.get();
   if (store_ != nullptr) {
