@@ -100,7 +100,8 @@ class Exchange {
   // (the alternate-exchange argument; "" for none). It is looked up by name at routing
   // time, so it may be declared after this exchange, or deleted.
   const std::string& alternate_exchange() const { return alternate_exchange_; }
-  // Replaces the alternate exchange (a policy may override the argument's).
+  // Replaces the alternate exchange (a policy may override the argument's). Call it
+  // through VirtualHost::SetAlternateExchange, which tells the route caches.
   void set_alternate_exchange(std::string name);
 
   // Adds to *result the queues that a message with `routing_keys` (its routing key, then

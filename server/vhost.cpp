@@ -60,6 +60,11 @@ Queue* VirtualHost::AddQueue(const std::string& name, QueueOptions options) {
   return raw;
 }
 
+void VirtualHost::SetAlternateExchange(Exchange* exchange, std::string name) {
+  exchange->set_alternate_exchange(std::move(name));
+  ++topology_version_;
+}
+
 bool VirtualHost::Bind(Exchange* source, Binding binding) {
   ++topology_version_;
   std::optional<StoredBinding> stored = StoredBindingOf(*source, binding);

@@ -45,7 +45,12 @@ class VirtualHost {
   bool Bind(Exchange* source, Binding binding);
   bool Unbind(Exchange* source, const Binding& binding);
 
-  // Changes whenever an exchange, queue or binding is added or removed: a route computed
+  // Replaces `exchange`'s alternate exchange (e.g. from a policy), so that cached routes
+  // see the change.
+  void SetAlternateExchange(Exchange* exchange, std::string name);
+
+  // Changes whenever an exchange, queue or binding is added or removed, or an alternate
+  // exchange changes: a route computed
   // at one version holds until the version changes.
   uint64_t topology_version() const { return topology_version_; }
 
