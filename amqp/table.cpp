@@ -216,8 +216,8 @@ void DecodeFieldValue(Decoder& dec, FieldValue* out) { DecodeValueAt(dec, out, 0
 
 void SkipFieldTable(Decoder& dec) { dec.LongString(); }
 
-std::string_view FieldTypeName(char tag) {
-  switch (tag) {
+std::string_view FieldTypeName(const FieldValue& value) {
+  switch (value.tag()) {
     case 't':
       return "bool";
     case 'b':

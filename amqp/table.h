@@ -97,6 +97,9 @@ struct FieldEntry {
   bool operator==(const FieldEntry&) const = default;
 };
 
+// RabbitMQ's name for a value's type, as its error texts show it ("signedint", "longstr").
+std::string_view FieldTypeName(const FieldValue& value);
+
 // Appends a table: its 32-bit byte size, then each entry as name, tag and value.
 void EncodeFieldTable(Encoder& enc, const FieldTable& table);
 // Appends an array: its 32-bit byte size, then each value as tag and value.
@@ -114,10 +117,5 @@ void DecodeFieldValue(Decoder& dec, FieldValue* out);
 
 // Skips over an encoded table without building it (used for lazy property access).
 void SkipFieldTable(Decoder& dec);
-
-// The name RabbitMQ gives a wire type tag (the atom rabbit_binary_parser decodes it to, as
-// its error texts show it): 'I' is "signedint", 'S' "longstr", 'x' "binary"; "unknown" for
-// a tag that is not a field type.
-std::string_view FieldTypeName(char tag);
 
 }  // namespace warren::amqp

@@ -52,12 +52,16 @@ def test_quorum_refuses_property(broker, ch, flags, prop):
         ch.queue_declare(q, arguments=QUORUM, **flags)
 
 
-def test_quorum_refuses_server_named(broker, ch):
+@pytest.mark.parametrize(
+    "durable, extra",
+    [(True, {}), (False, {"x-max-priority": 3})],  # checked before anything else
+)
+def test_quorum_refuses_server_named(broker, ch, durable, extra):
     with channel_error(
         406,
         "PRECONDITION_FAILED - Cannot declare a server-named queue for type rabbit_quorum_queue",
     ):
-        ch.queue_declare("", durable=True, arguments=QUORUM)
+        ch.queue_declare("", durable=durable, arguments=dict(QUORUM, **extra))
 
 
 @pytest.mark.parametrize(

@@ -89,7 +89,7 @@ std::string DescribeArgDifference(const amqp::FieldValue* received,
     if (v == nullptr) return "none";
     if (received != nullptr && current != nullptr) return Quote(FormatFieldValue(*v));
     return "the value " + Quote(FormatFieldValue(*v)) + " of type " +
-           Quote(amqp::FieldTypeName(v->tag()));
+           Quote(amqp::FieldTypeName(*v));
   };
   return "received " + describe(received) + " but current is " + describe(current);
 }
@@ -269,10 +269,10 @@ Status Channel::On(const amqp::ExchangeDeclare& m) {
     }
     const amqp::FieldValue* alternate = m.arguments.Find("alternate-exchange");
     if (alternate != nullptr && alternate->tag() != 'S') {
-      return Error(ReplyCode::kPreconditionFailed,
-                   "invalid type " + Quote(amqp::FieldTypeName(alternate->tag())) +
-                       " for arg 'alternate-exchange' in " +
-                       InVhost("exchange", m.exchange, *vhost_));
+      return Error(ReplyCode::kPreconditionFailed, "invalid type " +
+                                                       Quote(amqp::FieldTypeName(*alternate)) +
+                                                       " for arg 'alternate-exchange' in " +
+                                                       InVhost("exchange", m.exchange, *vhost_));
     }
     vhost_->AddExchange(std::string(m.exchange), *type,
                         ExchangeOptions{m.durable, m.auto_delete, m.internal, m.arguments});
@@ -386,7 +386,9 @@ Status Channel::On(const amqp::QueueDeclare& m) {
       return Error(ReplyCode::kAccessRefused,
                    "queue name " + Quote(name) + " contains reserved prefix 'amq.*'");
     }
+    // RabbitMQ validates the values of the arguments between these two.
     Status s = CheckQueueType(m, InVhost("queue", name, *vhost_));
+    if (s.ok()) s = CheckQueueTypeRestrictions(m, InVhost("queue", name, *vhost_));
     if (!s.ok()) return s;
     QueueOptions options;
     options.durable = m.durable;

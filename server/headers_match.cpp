@@ -309,7 +309,7 @@ void AppendTerm(const FieldValue& value, std::string* out) {
     for (size_t i = 0; i < array->size(); ++i) {
       if (i > 0) *out += ',';
       *out += '{';
-      *out += amqp::FieldTypeName((*array)[i].tag());
+      *out += amqp::FieldTypeName((*array)[i]);
       *out += ',';
       AppendTerm((*array)[i], out);
       *out += '}';
@@ -322,7 +322,7 @@ void AppendTerm(const FieldValue& value, std::string* out) {
       *out += '{';
       AppendBinary(table->entries[i].name, out);
       *out += ',';
-      *out += amqp::FieldTypeName(table->entries[i].value.tag());
+      *out += amqp::FieldTypeName(table->entries[i].value);
       *out += ',';
       AppendTerm(table->entries[i].value, out);
       *out += '}';
@@ -346,7 +346,7 @@ amqp::Status ValidateHeadersBinding(const FieldTable& binding_arguments) {
     text += "; expected all, any, all-with-x, or any-with-x";
   } else {
     text = "Invalid x-match field type ";
-    text += amqp::FieldTypeName(x_match->tag());
+    text += amqp::FieldTypeName(*x_match);
     text += " (value ";
     AppendTerm(*x_match, &text);
     text += "); expected longstr";

@@ -67,8 +67,8 @@ Status CheckTypeArgument(const amqp::FieldValue* value, std::string_view resourc
   const std::string* name =
       std::get_if<std::string>(&static_cast<const amqp::FieldVariant&>(*value));
   if (name == nullptr) {
-    return InvalidQueueType(
-        resource, "{unacceptable_type," + std::string(amqp::FieldTypeName(value->tag())) + "}");
+    return InvalidQueueType(resource,
+                            "{unacceptable_type," + std::string(amqp::FieldTypeName(*value)) + "}");
   }
   if (*name != "classic" && *name != "quorum" && *name != "stream") {
     return InvalidQueueType(resource, "\"unsupported queue type '" + *name + "'\"");
@@ -128,17 +128,22 @@ bool IsClassicQueueType(const amqp::FieldValue* x_queue_type) {
 }
 
 Status CheckQueueType(const amqp::QueueDeclare& declare, std::string_view resource) {
-  Status s = CheckTypeArgument(declare.arguments.Find("x-queue-type"), resource);
-  if (!s.ok()) return s;
   const QueueType type = QueueTypeOf(declare.arguments);
-  if (type == QueueType::kStream) {
-    return InvalidQueueType(resource, "stream queues are not supported by Warren yet");
-  }
   if (type == QueueType::kQuorum && declare.queue.empty()) {
     return PreconditionFailed("Cannot declare a server-named queue for type " +
                               std::string(ModuleName(type)));
   }
-  s = CheckSupportedArguments(type, declare.arguments, resource);
+  Status s = CheckTypeArgument(declare.arguments.Find("x-queue-type"), resource);
+  if (!s.ok()) return s;
+  if (type == QueueType::kStream) {
+    return InvalidQueueType(resource, "stream queues are not supported by Warren yet");
+  }
+  return Status::Ok();
+}
+
+Status CheckQueueTypeRestrictions(const amqp::QueueDeclare& declare, std::string_view resource) {
+  const QueueType type = QueueTypeOf(declare.arguments);
+  Status s = CheckSupportedArguments(type, declare.arguments, resource);
   if (!s.ok()) return s;
   return type == QueueType::kQuorum ? CheckQuorumProperties(declare, resource) : Status::Ok();
 }

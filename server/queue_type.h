@@ -30,16 +30,23 @@ bool IsClassicQueueType(const amqp::FieldValue* x_queue_type);
 // arguments when a queue is redeclared.
 bool QueueTypeSupports(QueueType type, std::string_view arg);
 
-// Checks a declaration that creates a new queue (not passive, no queue of that name yet)
-// against its type's rules, in RabbitMQ's order:
-//  - x-queue-type must be a longstr naming classic, quorum or stream;
-//  - stream queues are refused (Warren does not implement them yet);
+// The two checks of a declaration that creates a new queue (not passive, no queue of that
+// name yet), in RabbitMQ's order. `resource` names the queue for error texts as RabbitMQ
+// does: "queue 'q' in vhost '/'". Both fail with 406 PRECONDITION_FAILED and RabbitMQ's
+// reply text.
+//
+// First CheckQueueType:
 //  - a quorum queue may not be server-named (declare.queue empty);
-//  - no argument that RabbitMQ knows but the type does not support, in wire order
-//    (x-max-priority on quorum, x-delivery-limit on classic, ...);
+//  - x-queue-type must be a longstr naming classic, quorum or stream;
+//  - stream queues are refused (Warren does not implement them yet).
+// Then RabbitMQ validates the values of the arguments the type supports (and only those:
+// x-max-priority "x" on a quorum queue is refused as unsupported, not as a bad value).
+// Then CheckQueueTypeRestrictions:
+//  - no argument that RabbitMQ knows but the type does not support, the first in wire
+//    order reported (x-max-priority on quorum, x-delivery-limit on classic, ...);
 //  - a quorum queue may not be auto-delete or exclusive and must be durable.
-// `resource` names the queue for error texts as RabbitMQ does: "queue 'q' in vhost '/'".
-// Fails with 406 PRECONDITION_FAILED and RabbitMQ's reply text.
 amqp::Status CheckQueueType(const amqp::QueueDeclare& declare, std::string_view resource);
+amqp::Status CheckQueueTypeRestrictions(const amqp::QueueDeclare& declare,
+                                        std::string_view resource);
 
 }  // namespace warren::server

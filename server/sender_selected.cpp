@@ -22,7 +22,7 @@ amqp::Status AppendRoutes(const amqp::FieldTable& headers, std::string_view name
     return amqp::Status::Error(amqp::ReplyCode::kPreconditionFailed,
                                "invalid message: {unacceptable_type_in_header,\"" +
                                    std::string(name) + "\"," +
-                                   std::string(amqp::FieldTypeName(value->tag())) + "}");
+                                   std::string(amqp::FieldTypeName(*value)) + "}");
   }
   for (const amqp::FieldValue& element : *array) {
     if (const auto* key =

@@ -25,6 +25,7 @@ amqp::QueueDeclare Declare(FieldTable arguments, bool durable = true) {
 // The reply text, or "ok".
 std::string Check(const amqp::QueueDeclare& d) {
   amqp::Status s = CheckQueueType(d, kResource);
+  if (s.ok()) s = CheckQueueTypeRestrictions(d, kResource);
   if (s.ok()) return "ok";
   EXPECT_EQ(s.code(), amqp::ReplyCode::kPreconditionFailed);
   return s.text();
