@@ -183,3 +183,16 @@ def test_cc_keys_follow_exchange_bindings_and_alternates(broker, ch):
     ch.basic_publish(x, "unbound", b"2", pika.BasicProperties(headers={"BCC": ["e"]}))
     assert get_all(ch, q_dest) == [b"1"]
     assert get_all(ch, q_ae) == [b"2"]  # 1 matched a binding of x, so x's alternate was not used
+
+
+def test_headers_exchange_sees_cc_but_not_bcc(broker, ch):
+    # BCC is removed before routing, so a headers exchange cannot match on it.
+    x = broker.exchange_name()
+    ch.exchange_declare(x, "headers")
+    q_cc, q_bcc = broker.queue_name("cc"), broker.queue_name("bcc")
+    for q, key in ((q_cc, "CC"), (q_bcc, "BCC")):
+        ch.queue_declare(q)
+        ch.queue_bind(q, x, "", arguments={"x-match": "any", key: None})
+    ch.basic_publish(x, "", b"m", pika.BasicProperties(headers={"CC": ["a"], "BCC": ["b"]}))
+    assert get_all(ch, q_cc) == [b"m"]
+    assert get_all(ch, q_bcc) == []
