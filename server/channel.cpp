@@ -639,7 +639,7 @@ const std::vector<Queue*>& Channel::ComputeRoute(const Message& message,
       }
     }
   } else if (const Exchange* exchange = vhost_->FindExchange(message.exchange())) {
-    exchange->Route(route_keys_, LazyHeaders(message.properties()), *vhost_, &result);
+    exchange->Route(route_keys_, LazyHeaders(message.properties()), &result);
   }
   // The route depends on this message's CC and BCC headers: not for the cache.
   if (!sender_routes.empty()) return result.queues;

@@ -52,8 +52,9 @@ const amqp::FieldTable& LazyHeaders::Get() const {
   return headers_;
 }
 
-Exchange::Exchange(std::string name, ExchangeType type, ExchangeOptions options)
-    : name_(std::move(name)), type_(type), options_(std::move(options)) {
+Exchange::Exchange(std::string name, ExchangeType type, ExchangeOptions options,
+                   const VirtualHost* vhost)
+    : name_(std::move(name)), type_(type), options_(std::move(options)), vhost_(vhost) {
   // exchange.declare refuses an alternate-exchange that is not a longstr.
   if (const amqp::FieldValue* ae = options_.arguments.Find("alternate-exchange")) {
     if (const auto* s = std::get_if<std::string>(&static_cast<const amqp::FieldVariant&>(*ae))) {
@@ -134,7 +135,7 @@ void Exchange::Unindex(const Binding& binding) {
 }
 
 void Exchange::Route(std::span<const std::string_view> routing_keys, const LazyHeaders& headers,
-                     const VirtualHost& vhost, RouteResult* result) const {
+                     RouteResult* result) const {
   if (std::find(result->visited.begin(), result->visited.end(), this) != result->visited.end()) {
     return;
   }
@@ -142,18 +143,17 @@ void Exchange::Route(std::span<const std::string_view> routing_keys, const LazyH
   // As in RabbitMQ, a match counts even if it leads nowhere (an exchange that routes to
   // no queue, or one already visited): only an exchange that matched nothing at all uses
   // its alternate.
-  if (RouteBindings(routing_keys, headers, vhost, result) == 0 && !alternate_exchange_.empty()) {
-    RouteToAlternate(routing_keys, headers, vhost, result);
+  if (RouteBindings(routing_keys, headers, result) == 0 && !alternate_exchange_.empty()) {
+    RouteToAlternate(routing_keys, headers, result);
   }
 }
 
 size_t Exchange::RouteBindings(std::span<const std::string_view> routing_keys,
-                               const LazyHeaders& headers, const VirtualHost& vhost,
-                               RouteResult* result) const {
+                               const LazyHeaders& headers, RouteResult* result) const {
   size_t matched = 0;
   auto route_to = [&](const Destination& d) {
     ++matched;
-    RouteTo(d, routing_keys, headers, vhost, result);
+    RouteTo(d, routing_keys, headers, result);
   };
   switch (type_) {
     case ExchangeType::kDirect:
@@ -180,11 +180,11 @@ size_t Exchange::RouteBindings(std::span<const std::string_view> routing_keys,
 }
 
 void Exchange::RouteToAlternate(std::span<const std::string_view> routing_keys,
-                                const LazyHeaders& headers, const VirtualHost& vhost,
-                                RouteResult* result) const {
-  if (const Exchange* alternate = vhost.FindExchange(alternate_exchange_)) {
+                                const LazyHeaders& headers, RouteResult* result) const {
+  if (vhost_ == nullptr) return;  // an exchange outside any vhost (tests) has no alternates
+  if (const Exchange* alternate = vhost_->FindExchange(alternate_exchange_)) {
     warned_missing_alternate_ = false;  // should it go missing again, say so again
-    alternate->Route(routing_keys, headers, vhost, result);
+    alternate->Route(routing_keys, headers, result);
     return;
   }
   if (!warned_missing_alternate_) {
@@ -192,20 +192,20 @@ void Exchange::RouteToAlternate(std::span<const std::string_view> routing_keys,
     spdlog::warn(
         "alternate exchange '{}' of exchange '{}' in vhost '{}' does not exist: messages "
         "that exchange cannot route are dropped",
-        alternate_exchange_, name_, vhost.name());
+        alternate_exchange_, name_, vhost_->name());
   }
 }
 
 void Exchange::RouteTo(const Destination& destination,
                        std::span<const std::string_view> routing_keys, const LazyHeaders& headers,
-                       const VirtualHost& vhost, RouteResult* result) const {
+                       RouteResult* result) const {
   if (Queue* const* queue = std::get_if<Queue*>(&destination)) {
     if (std::find(result->queues.begin(), result->queues.end(), *queue) == result->queues.end()) {
       result->queues.push_back(*queue);
     }
     return;
   }
-  std::get<Exchange*>(destination)->Route(routing_keys, headers, vhost, result);
+  std::get<Exchange*>(destination)->Route(routing_keys, headers, result);
 }
 
 }  // namespace warren::server

@@ -80,7 +80,10 @@ struct RouteResult {
 
 class Exchange {
  public:
-  Exchange(std::string name, ExchangeType type, ExchangeOptions options);
+  // `vhost`: the virtual host the exchange belongs to, where its alternate exchange is
+  // looked up (nullptr: none is followed).
+  Exchange(std::string name, ExchangeType type, ExchangeOptions options,
+           const VirtualHost* vhost = nullptr);
   Exchange(const Exchange&) = delete;
   Exchange& operator=(const Exchange&) = delete;
 
@@ -107,11 +110,15 @@ class Exchange {
   // Adds to *result the queues that a message with `routing_keys` (its routing key, then
   // any CC and BCC keys) and `headers` goes to, following exchange-to-exchange bindings
   // and alternate exchanges as RabbitMQ's rabbit_exchange:route does: an exchange whose
-  // bindings match no destination at all passes the message to its alternate exchange,
-  // which `vhost` resolves. Each exchange is visited once (cycles end there). A missing
-  // alternate exchange drops the message, with one warning per exchange.
+  // bindings match no destination at all passes the message to its alternate exchange.
+  // Each exchange is visited once (cycles end there). A missing alternate exchange drops
+  // the message, with one warning per exchange.
   void Route(std::span<const std::string_view> routing_keys, const LazyHeaders& headers,
-             const VirtualHost& vhost, RouteResult* result) const;
+             RouteResult* result) const;
+  // Route with a single routing key.
+  void Route(std::string_view routing_key, const LazyHeaders& headers, RouteResult* result) const {
+    Route(std::span<const std::string_view>(&routing_key, 1), headers, result);
+  }
 
  private:
   // Adds or removes `binding`'s entry in the type's matcher.
@@ -119,15 +126,16 @@ class Exchange {
   void Unindex(const Binding& binding);
   // Routes to the destinations this exchange's bindings match; returns how many matched.
   size_t RouteBindings(std::span<const std::string_view> routing_keys, const LazyHeaders& headers,
-                       const VirtualHost& vhost, RouteResult* result) const;
+                       RouteResult* result) const;
   void RouteToAlternate(std::span<const std::string_view> routing_keys, const LazyHeaders& headers,
-                        const VirtualHost& vhost, RouteResult* result) const;
+                        RouteResult* result) const;
   void RouteTo(const Destination& destination, std::span<const std::string_view> routing_keys,
-               const LazyHeaders& headers, const VirtualHost& vhost, RouteResult* result) const;
+               const LazyHeaders& headers, RouteResult* result) const;
 
   std::string name_;
   ExchangeType type_;
   ExchangeOptions options_;
+  const VirtualHost* vhost_;
   std::string alternate_exchange_;
   // Whether the missing alternate exchange was logged, so that a stream of unroutable
   // messages logs it once (routing is otherwise const; the broker loop owns exchanges).

@@ -37,7 +37,7 @@ Exchange* VirtualHost::AddExchange(const std::string& name, ExchangeType type,
     store_->PutExchange(StoredExchange{name_, name, std::string(ExchangeTypeName(type)),
                                        options.auto_delete, options.internal, options.arguments});
   }
-  auto exchange = std::make_unique<Exchange>(name, type, std::move(options));
+  auto exchange = std::make_unique<Exchange>(name, type, std::move(options), this);
   Exchange* raw = exchange.get();
   exchanges_[name] = std::move(exchange);
   ++topology_version_;

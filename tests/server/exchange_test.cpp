@@ -34,7 +34,7 @@ class ExchangeRouting : public ::testing::Test {
   // The names of the queues `keys` reach from `exchange`, sorted.
   std::vector<std::string> Route(const Exchange* exchange, std::vector<std::string_view> keys) {
     RouteResult result;
-    exchange->Route(keys, LazyHeaders(""), vhost_, &result);
+    exchange->Route(keys, LazyHeaders(""), &result);
     std::vector<std::string> names;
     for (const Queue* q : result.queues) names.push_back(q->name());
     std::sort(names.begin(), names.end());
