@@ -13,7 +13,8 @@ using amqp::ReplyCode;
 using amqp::Status;
 
 // The queue arguments RabbitMQ 3.10 knows (rabbit_amqqueue:declare_args and the queue
-// types' capabilities) that classic queues refuse ...
+// types' capabilities) that classic queues refuse ... except x-delivery-limit, which
+// RabbitMQ 3.10 refuses on classic queues but Warren supports there as an extension.
 constexpr std::string_view kClassicRefuses[] = {
     "x-dead-letter-strategy",
     "x-max-in-memory-length",
@@ -23,7 +24,6 @@ constexpr std::string_view kClassicRefuses[] = {
     "x-initial-cluster-size",
     "x-stream-max-segment-size-bytes",
     "x-queue-leader-locator",
-    "x-delivery-limit",
 };
 
 // ... and that quorum queues refuse. Arguments RabbitMQ does not know (x-foo) are accepted

@@ -43,7 +43,8 @@ bool QueueTypeSupports(QueueType type, std::string_view arg);
 // x-max-priority "x" on a quorum queue is refused as unsupported, not as a bad value).
 // Then CheckQueueTypeRestrictions:
 //  - no argument that RabbitMQ knows but the type does not support, the first in wire
-//    order reported (x-max-priority on quorum, x-delivery-limit on classic, ...);
+//    order reported (x-max-priority on quorum, x-max-age on classic, ...); Warren's classic
+//    queues accept x-delivery-limit, which RabbitMQ 3.10 refuses on them;
 //  - a quorum queue may not be auto-delete or exclusive and must be durable.
 amqp::Status CheckQueueType(const amqp::QueueDeclare& declare, std::string_view resource);
 amqp::Status CheckQueueTypeRestrictions(const amqp::QueueDeclare& declare,

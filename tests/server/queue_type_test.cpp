@@ -82,16 +82,19 @@ TEST(QueueType, FirstRefusedArgumentInWireOrder) {
           false)),
       "invalid arg 'x-queue-mode' for queue 'q' in vhost '/' of queue type "
       "rabbit_quorum_queue");
-  EXPECT_EQ(Check(Declare({{"x-delivery-limit", int32_t{3}}})),
-            "invalid arg 'x-delivery-limit' for queue 'q' in vhost '/' of queue type "
+  EXPECT_EQ(Check(Declare({{"x-max-age", "1D"}})),
+            "invalid arg 'x-max-age' for queue 'q' in vhost '/' of queue type "
             "rabbit_classic_queue");
+  // A Warren extension: RabbitMQ 3.10 refuses x-delivery-limit on classic queues.
+  EXPECT_EQ(Check(Declare({{"x-delivery-limit", int32_t{3}}})), "ok");
   EXPECT_EQ(Check(Declare({{"x-no-such-argument", int32_t{3}}})), "ok");
 }
 
 TEST(QueueType, RedeclarationComparesSupportedArguments) {
   EXPECT_TRUE(QueueTypeSupports(QueueType::kClassic, "x-max-priority"));
   EXPECT_FALSE(QueueTypeSupports(QueueType::kQuorum, "x-max-priority"));
-  EXPECT_FALSE(QueueTypeSupports(QueueType::kClassic, "x-delivery-limit"));
+  EXPECT_TRUE(QueueTypeSupports(QueueType::kClassic, "x-delivery-limit"));  // extension
+  EXPECT_FALSE(QueueTypeSupports(QueueType::kClassic, "x-max-age"));
   EXPECT_TRUE(QueueTypeSupports(QueueType::kQuorum, "x-delivery-limit"));
   EXPECT_TRUE(IsClassicQueueType(nullptr));
   const amqp::FieldValue classic("classic"), quorum("quorum"), number(int32_t{1});
