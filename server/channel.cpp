@@ -15,6 +15,8 @@
 #include "server/headers_match.h"
 #include "server/message_edit.h"
 #include "server/queue_settings.h"
+#include "server/queue_type.h"
+#include "server/sender_selected.h"
 #include "server/vhost.h"
 
 namespace warren::server {
@@ -95,6 +97,20 @@ std::string DescribeArgDifference(const amqp::FieldValue* received,
            Quote(amqp::FieldTypeName(*v));
   };
   return "received " + describe(received) + " but current is " + describe(current);
+}
+
+// 406 if argument `arg` of a redeclaration (`received`) differs from the entity's
+// (`current`); `resource` is "queue 'q' in vhost '/'" or the like.
+Status CheckArgEquivalent(std::string_view arg, const amqp::FieldTable& received_arguments,
+                          const amqp::FieldTable& current_arguments, std::string_view resource) {
+  const amqp::FieldValue* received = received_arguments.Find(arg);
+  const amqp::FieldValue* current = current_arguments.Find(arg);
+  const bool same = (received == nullptr && current == nullptr) ||
+                    (received != nullptr && current != nullptr && *received == *current);
+  if (same) return Status::Ok();
+  return Error(ReplyCode::kPreconditionFailed, "inequivalent arg " + Quote(arg) + " for " +
+                                                   std::string(resource) + ": " +
+                                                   DescribeArgDifference(received, current));
 }
 
 // The x- arguments RabbitMQ checks for equivalence when a queue is redeclared.
@@ -278,10 +294,21 @@ Status Channel::On(const amqp::ExchangeDeclare& m) {
       return Inequivalent("internal", "exchange", m.exchange, *vhost_, BoolText(m.internal),
                           BoolText(o.internal));
     }
+    // The only argument RabbitMQ compares on an exchange.
+    Status s = CheckArgEquivalent("alternate-exchange", m.arguments, o.arguments,
+                                  InVhost("exchange", m.exchange, *vhost_));
+    if (!s.ok()) return s;
   } else {
     if (m.exchange.starts_with("amq.")) {
       return Error(ReplyCode::kAccessRefused,
                    "exchange name " + Quote(m.exchange) + " contains reserved prefix 'amq.*'");
+    }
+    const amqp::FieldValue* alternate = m.arguments.Find("alternate-exchange");
+    if (alternate != nullptr && alternate->tag() != 'S') {
+      return Error(ReplyCode::kPreconditionFailed, "invalid type " +
+                                                       Quote(amqp::FieldTypeName(*alternate)) +
+                                                       " for arg 'alternate-exchange' in " +
+                                                       InVhost("exchange", m.exchange, *vhost_));
     }
     if (delayed) {
       Status s = DelayedTypeOf(m.arguments, &*type);
@@ -403,22 +430,23 @@ Status Channel::On(const amqp::QueueDeclare& m) {
     // RabbitMQ checks exclusivity strictly on redeclaration.
     if (m.exclusive != o.exclusive) return Locked(name, *vhost_);
     for (std::string_view arg : kQueueEquivalenceArgs) {
-      const amqp::FieldValue* received = m.arguments.Find(arg);
-      const amqp::FieldValue* current = o.arguments.Find(arg);
-      const bool same = (received == nullptr && current == nullptr) ||
-                        (received != nullptr && current != nullptr && *received == *current);
-      if (!same) {
-        return Error(ReplyCode::kPreconditionFailed, "inequivalent arg " + Quote(arg) + " for " +
-                                                         InVhost("queue", name, *vhost_) + ": " +
-                                                         DescribeArgDifference(received, current));
+      if (!QueueTypeSupports(o.type, arg)) continue;  // RabbitMQ ignores what it refuses
+      if (arg == "x-queue-type" && IsClassicQueueType(m.arguments.Find(arg)) &&
+          IsClassicQueueType(o.arguments.Find(arg))) {
+        continue;
       }
+      s = CheckArgEquivalent(arg, m.arguments, o.arguments, InVhost("queue", name, *vhost_));
+      if (!s.ok()) return s;
     }
   } else {
     if (name.starts_with("amq.") && !m.queue.empty()) {
       return Error(ReplyCode::kAccessRefused,
                    "queue name " + Quote(name) + " contains reserved prefix 'amq.*'");
     }
-    Status s = CheckQueueArguments(name, m.arguments);
+    // RabbitMQ validates the values of the arguments between the two type checks.
+    Status s = CheckQueueType(m, InVhost("queue", name, *vhost_));
+    if (s.ok()) s = CheckQueueArguments(name, m.arguments);
+    if (s.ok()) s = CheckQueueTypeRestrictions(m, InVhost("queue", name, *vhost_));
     if (!s.ok()) return s;
     QueueOptions options;
     options.durable = m.durable;
@@ -609,7 +637,13 @@ Status Channel::CompletePublish() {
     // Do not keep a large message's worth of capacity per channel.
     std::string().swap(incoming_.staged);
   }
-  Publish publish{incoming_.mandatory, std::move(incoming_.message)};
+  Publish publish{incoming_.mandatory, std::move(incoming_.message), {}};
+  // Only a message with headers can carry CC or BCC; RabbitMQ checks the exchange first.
+  if (LazyHeaders(publish.message->properties()).present()) {
+    Status s = CheckPublishExchange(*publish.message);
+    if (s.ok()) s = TakeSenderSelectedRoutes(&publish.message, &publish.sender_routes);
+    if (!s.ok()) return s;
+  }
   if (tx_mode_) {
     Status s = CheckPublishExchange(*publish.message);
     if (s.ok() && incoming_.direct_reply_to) s = SetReplyAddress(&publish);
@@ -618,7 +652,8 @@ Status Channel::CompletePublish() {
     return Status::Ok();
   }
   // A cached route means the exchange existed and was not internal at this version.
-  const std::vector<Queue*>* queues = CachedRoute(*publish.message);
+  const std::vector<Queue*>* queues =
+      publish.sender_routes.empty() ? CachedRoute(*publish.message) : nullptr;
   if (queues == nullptr) {
     Status s = CheckPublishExchange(*publish.message);
     if (!s.ok()) return s;
@@ -627,7 +662,7 @@ Status Channel::CompletePublish() {
     Status s = SetReplyAddress(&publish);
     if (!s.ok()) return s;
   }
-  if (queues == nullptr) queues = &ComputeRoute(*publish.message);
+  if (queues == nullptr) queues = &ComputeRoute(*publish.message, publish.sender_routes);
   Route(publish, *queues);
   return Status::Ok();
 }
@@ -656,17 +691,29 @@ const std::vector<Queue*>* Channel::CachedRoute(const Message& message) const {
   return &c.queues;
 }
 
-const std::vector<Queue*>& Channel::ComputeRoute(const Message& message) {
+const std::vector<Queue*>& Channel::ComputeRoute(const Message& message,
+                                                 std::span<const std::string> sender_routes) {
   RouteResult& result = route_result_;
   result.queues.clear();
   result.visited.clear();
   result.used_headers = false;
   result.delayed.clear();
+  route_keys_.assign(1, message.routing_key());
+  route_keys_.insert(route_keys_.end(), sender_routes.begin(), sender_routes.end());
   if (message.exchange().empty()) {
-    if (Queue* queue = vhost_->FindQueue(message.routing_key())) result.queues.push_back(queue);
+    // The default exchange: each key names a queue.
+    for (std::string_view key : route_keys_) {
+      Queue* queue = vhost_->FindQueue(key);
+      if (queue != nullptr &&
+          std::find(result.queues.begin(), result.queues.end(), queue) == result.queues.end()) {
+        result.queues.push_back(queue);
+      }
+    }
   } else if (const Exchange* exchange = vhost_->FindExchange(message.exchange())) {
-    exchange->Route(message.routing_key(), LazyHeaders(message.properties()), &result);
+    exchange->Route(route_keys_, LazyHeaders(message.properties()), &result);
   }
+  // The route depends on this message's CC and BCC headers: not for the cache.
+  if (!sender_routes.empty()) return result.queues;
   if (result.used_headers) {
     route_cache_.topology_version = 0;  // the next message may have other headers
     return result.queues;
@@ -676,6 +723,12 @@ const std::vector<Queue*>& Channel::ComputeRoute(const Message& message) {
   route_cache_.routing_key.assign(message.routing_key());
   route_cache_.queues.assign(result.queues.begin(), result.queues.end());
   return route_cache_.queues;
+}
+
+const std::vector<Queue*>& Channel::RouteOf(const Publish& publish) {
+  const std::vector<Queue*>* queues =
+      publish.sender_routes.empty() ? CachedRoute(*publish.message) : nullptr;
+  return queues != nullptr ? *queues : ComputeRoute(*publish.message, publish.sender_routes);
 }
 
 bool Channel::Route(const Publish& publish, const std::vector<Queue*>& queues) {
@@ -796,8 +849,7 @@ Status Channel::On(const amqp::TxCommit&) {
   tx_acks_.clear();
   bool stored = false;
   for (const Publish& p : publishes) {
-    const std::vector<Queue*>* queues = CachedRoute(*p.message);
-    stored |= Route(p, queues != nullptr ? *queues : ComputeRoute(*p.message));
+    stored |= Route(p, RouteOf(p));
   }
   for (const PendingAck& a : acks) {
     Status s = Acknowledge(a);

@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -82,6 +83,8 @@ class Channel : public DeliverySink {
   struct Publish {
     bool mandatory = false;
     MessageRef message;
+    // The routing keys of its CC and BCC headers (sender-selected distribution).
+    std::vector<std::string> sender_routes;
   };
   // The publish whose content is arriving. The strings keep their capacity from one
   // message to the next.
@@ -159,8 +162,12 @@ class Channel : public DeliverySink {
   amqp::Status CheckPublishExchange(const Message& message) const;
   // The queues `message` goes to if route_cache_ holds them, else nullptr.
   const std::vector<Queue*>* CachedRoute(const Message& message) const;
-  // Routes `message` through its exchange (and caches the result when it can).
-  const std::vector<Queue*>& ComputeRoute(const Message& message);
+  // Routes `message` through its exchange with its routing key and `sender_routes` (and
+  // caches the result when it can: not when the message's headers took part).
+  const std::vector<Queue*>& ComputeRoute(const Message& message,
+                                          std::span<const std::string> sender_routes);
+  // The queues `publish` goes to: its cached route if there is one, else ComputeRoute's.
+  const std::vector<Queue*>& RouteOf(const Publish& publish);
   // Enqueues a complete message in `queues`; sends basic.return if it was mandatory and
   // unroutable. True if the message was written to the store.
   bool Route(const Publish& publish, const std::vector<Queue*>& queues);
@@ -226,6 +233,7 @@ class Channel : public DeliverySink {
   };
   RouteCache route_cache_;
   RouteResult route_result_;
+  std::vector<std::string_view> route_keys_;  // reused by ComputeRoute
   std::vector<Queue*> touched_queues_;  // reused by Acknowledge  // reused by Route, so routing
                                         // allocates nothing per message
 

@@ -2,11 +2,14 @@
 
 #include "server/exchange.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 
 #include "amqp/content.h"
 #include "server/delayed_exchange.h"
 #include "server/headers_match.h"
+#include "server/vhost.h"
 
 namespace warren::server {
 
@@ -32,6 +35,13 @@ std::string_view ExchangeTypeName(ExchangeType type) {
   return "direct";
 }
 
+bool LazyHeaders::present() const {
+  if (raw_.size() < 2) return false;
+  const uint16_t flags =
+      static_cast<uint16_t>((static_cast<uint8_t>(raw_[0]) << 8) | static_cast<uint8_t>(raw_[1]));
+  return (flags & amqp::kProperties[static_cast<size_t>(amqp::Property::kHeaders)].flag) != 0;
+}
+
 const amqp::FieldTable& LazyHeaders::Get() const {
   if (!decoded_) {
     decoded_ = true;
@@ -43,11 +53,28 @@ const amqp::FieldTable& LazyHeaders::Get() const {
   return headers_;
 }
 
-Exchange::Exchange(std::string name, ExchangeType type, ExchangeOptions options, bool delayed)
-    : name_(std::move(name)), type_(type), delayed_(delayed), options_(std::move(options)) {}
+Exchange::Exchange(std::string name, ExchangeType type, ExchangeOptions options, bool delayed,
+                   const VirtualHost* vhost)
+    : name_(std::move(name)),
+      type_(type),
+      delayed_(delayed),
+      options_(std::move(options)),
+      vhost_(vhost) {
+  // exchange.declare refuses an alternate-exchange that is not a longstr.
+  if (const amqp::FieldValue* ae = options_.arguments.Find("alternate-exchange")) {
+    if (const auto* s = std::get_if<std::string>(&static_cast<const amqp::FieldVariant&>(*ae))) {
+      alternate_exchange_ = *s;
+    }
+  }
+}
 
 std::string_view Exchange::type_name() const {
   return delayed_ ? kDelayedMessageType : ExchangeTypeName(type_);
+}
+
+void Exchange::set_alternate_exchange(std::string name) {
+  alternate_exchange_ = std::move(name);
+  warned_missing_alternate_ = false;
 }
 
 bool Exchange::Bind(Binding binding) {
@@ -116,7 +143,7 @@ void Exchange::Unindex(const Binding& binding) {
   }
 }
 
-void Exchange::Route(std::string_view routing_key, const LazyHeaders& headers,
+void Exchange::Route(std::span<const std::string_view> routing_keys, const LazyHeaders& headers,
                      RouteResult* result) const {
   if (std::find(result->visited.begin(), result->visited.end(), this) != result->visited.end()) {
     return;
@@ -133,40 +160,72 @@ void Exchange::Route(std::string_view routing_key, const LazyHeaders& headers,
       }
     }
   }
-  switch (type_) {
-    case ExchangeType::kDirect: {
-      auto it = direct_.find(routing_key);
-      if (it == direct_.end()) return;
-      for (const Destination& d : it->second) RouteTo(d, routing_key, headers, result);
-      return;
-    }
-    case ExchangeType::kFanout:
-      for (const Binding& b : bindings_) RouteTo(b.destination, routing_key, headers, result);
-      return;
-    case ExchangeType::kTopic:
-      topic_.Match(routing_key,
-                   [&](const Destination& d) { RouteTo(d, routing_key, headers, result); });
-      return;
-    case ExchangeType::kHeaders:
-      result->used_headers = true;
-      for (const Binding& b : bindings_) {
-        if (HeadersMatch(b.arguments, headers.Get())) {
-          RouteTo(b.destination, routing_key, headers, result);
-        }
-      }
-      return;
+  // As in RabbitMQ, a match counts even if it leads nowhere (an exchange that routes to
+  // no queue, or one already visited): only an exchange that matched nothing at all uses
+  // its alternate.
+  if (RouteBindings(routing_keys, headers, result) == 0 && !alternate_exchange_.empty()) {
+    RouteToAlternate(routing_keys, headers, result);
   }
 }
 
-void Exchange::RouteTo(const Destination& destination, std::string_view routing_key,
-                       const LazyHeaders& headers, RouteResult* result) const {
+size_t Exchange::RouteBindings(std::span<const std::string_view> routing_keys,
+                               const LazyHeaders& headers, RouteResult* result) const {
+  size_t matched = 0;
+  auto route_to = [&](const Destination& d) {
+    ++matched;
+    RouteTo(d, routing_keys, headers, result);
+  };
+  switch (type_) {
+    case ExchangeType::kDirect:
+      for (std::string_view key : routing_keys) {
+        auto it = direct_.find(key);
+        if (it == direct_.end()) continue;
+        for (const Destination& d : it->second) route_to(d);
+      }
+      break;
+    case ExchangeType::kFanout:
+      for (const Binding& b : bindings_) route_to(b.destination);
+      break;
+    case ExchangeType::kTopic:
+      for (std::string_view key : routing_keys) topic_.Match(key, route_to);
+      break;
+    case ExchangeType::kHeaders:
+      result->used_headers = true;
+      for (const Binding& b : bindings_) {
+        if (HeadersMatch(b.arguments, headers.Get())) route_to(b.destination);
+      }
+      break;
+  }
+  return matched;
+}
+
+void Exchange::RouteToAlternate(std::span<const std::string_view> routing_keys,
+                                const LazyHeaders& headers, RouteResult* result) const {
+  if (vhost_ == nullptr) return;  // an exchange outside any vhost (tests) has no alternates
+  if (const Exchange* alternate = vhost_->FindExchange(alternate_exchange_)) {
+    warned_missing_alternate_ = false;  // should it go missing again, say so again
+    alternate->Route(routing_keys, headers, result);
+    return;
+  }
+  if (!warned_missing_alternate_) {
+    warned_missing_alternate_ = true;
+    spdlog::warn(
+        "alternate exchange '{}' of exchange '{}' in vhost '{}' does not exist: messages "
+        "that exchange cannot route are dropped",
+        alternate_exchange_, name_, vhost_->name());
+  }
+}
+
+void Exchange::RouteTo(const Destination& destination,
+                       std::span<const std::string_view> routing_keys, const LazyHeaders& headers,
+                       RouteResult* result) const {
   if (Queue* const* queue = std::get_if<Queue*>(&destination)) {
     if (std::find(result->queues.begin(), result->queues.end(), *queue) == result->queues.end()) {
       result->queues.push_back(*queue);
     }
     return;
   }
-  std::get<Exchange*>(destination)->Route(routing_key, headers, result);
+  std::get<Exchange*>(destination)->Route(routing_keys, headers, result);
 }
 
 }  // namespace warren::server

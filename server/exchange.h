@@ -1,10 +1,12 @@
 // Exchange: a named router. Bindings attach queues (or other exchanges) to it; Route
 // finds the queues a message goes to, through per-type matchers: direct (hash map),
-// fanout (list), topic (trie), headers (argument matching).
+// fanout (list), topic (trie), headers (argument matching), and through the exchange's
+// alternate exchange when its own bindings match nothing.
 
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -18,6 +20,7 @@ namespace warren::server {
 
 class Exchange;
 class Queue;
+class VirtualHost;
 
 enum class ExchangeType { kDirect, kFanout, kTopic, kHeaders };
 
@@ -58,6 +61,8 @@ class LazyHeaders {
  public:
   // `raw_properties`: the content header's property flags and list.
   explicit LazyHeaders(std::string_view raw_properties) : raw_(raw_properties) {}
+  // Whether the message has a headers property at all (reads only the property flags).
+  bool present() const;
   const amqp::FieldTable& Get() const;
 
  private:
@@ -82,8 +87,10 @@ struct RouteResult {
 class Exchange {
  public:
   // `delayed`: an x-delayed-message exchange, which routes as `type` (its x-delayed-type)
-  // once a message's delay has passed.
-  Exchange(std::string name, ExchangeType type, ExchangeOptions options, bool delayed = false);
+  // once a message's delay has passed. `vhost`: the virtual host the exchange belongs to,
+  // where its alternate exchange is looked up (nullptr: none is followed).
+  Exchange(std::string name, ExchangeType type, ExchangeOptions options, bool delayed = false,
+           const VirtualHost* vhost = nullptr);
   Exchange(const Exchange&) = delete;
   Exchange& operator=(const Exchange&) = delete;
 
@@ -103,22 +110,49 @@ class Exchange {
   // Removes every binding to `destination` (it is being deleted).
   void UnbindAll(const Destination& destination);
 
-  // Adds to *result the queues that a message with `routing_key` and `headers` goes to,
-  // following exchange-to-exchange bindings; a delayed exchange that holds the message
+  // The name of the exchange that takes the messages this one's bindings do not match
+  // (the alternate-exchange argument; "" for none). It is looked up by name at routing
+  // time, so it may be declared after this exchange, or deleted.
+  const std::string& alternate_exchange() const { return alternate_exchange_; }
+  // Replaces the alternate exchange (a policy may override the argument's). Call it
+  // through VirtualHost::SetAlternateExchange, which tells the route caches.
+  void set_alternate_exchange(std::string name);
+
+  // Adds to *result the queues that a message with `routing_keys` (its routing key, then
+  // any CC and BCC keys) and `headers` goes to, following exchange-to-exchange bindings
+  // and alternate exchanges as RabbitMQ's rabbit_exchange:route does: an exchange whose
+  // bindings match no destination at all passes the message to its alternate exchange.
+  // Each exchange is visited once (cycles end there). A missing alternate exchange drops
+  // the message, with one warning per exchange. A delayed exchange that holds the message
   // adds itself to result->delayed instead.
-  void Route(std::string_view routing_key, const LazyHeaders& headers, RouteResult* result) const;
+  void Route(std::span<const std::string_view> routing_keys, const LazyHeaders& headers,
+             RouteResult* result) const;
+  // Route with a single routing key.
+  void Route(std::string_view routing_key, const LazyHeaders& headers, RouteResult* result) const {
+    Route(std::span<const std::string_view>(&routing_key, 1), headers, result);
+  }
 
  private:
   // Adds or removes `binding`'s entry in the type's matcher.
   void Index(const Binding& binding);
   void Unindex(const Binding& binding);
-  void RouteTo(const Destination& destination, std::string_view routing_key,
+  // Routes to the destinations this exchange's bindings match; returns how many matched.
+  size_t RouteBindings(std::span<const std::string_view> routing_keys, const LazyHeaders& headers,
+                       RouteResult* result) const;
+  void RouteToAlternate(std::span<const std::string_view> routing_keys, const LazyHeaders& headers,
+                        RouteResult* result) const;
+  void RouteTo(const Destination& destination, std::span<const std::string_view> routing_keys,
                const LazyHeaders& headers, RouteResult* result) const;
 
   std::string name_;
   ExchangeType type_;
   bool delayed_;
   ExchangeOptions options_;
+  const VirtualHost* vhost_;
+  std::string alternate_exchange_;
+  // Whether the missing alternate exchange was logged, so that a stream of unroutable
+  // messages logs it once (routing is otherwise const; the broker loop owns exchanges).
+  mutable bool warned_missing_alternate_ = false;
   std::vector<Binding> bindings_;
   NameMap<std::vector<Destination>> direct_;
   TopicMatcher<Destination> topic_;

@@ -38,6 +38,7 @@
 #include "server/message.h"
 #include "server/policy.h"
 #include "server/queue_settings.h"
+#include "server/queue_type.h"
 #include "server/queued_message.h"
 #include "server/ready_list.h"
 #include "server/store.h"
@@ -77,6 +78,7 @@ struct QueueOptions {
   bool auto_delete = false;
   Connection* owner = nullptr;  // set for exclusive queues
   amqp::FieldTable arguments;
+  QueueType type = QueueType::kClassic;  // from arguments' x-queue-type (VirtualHost::AddQueue)
 };
 
 class Queue {

@@ -50,13 +50,14 @@ DelayedExchange* VirtualHost::FindDelayed(const Exchange* exchange) const {
 
 Exchange* VirtualHost::AddExchange(const std::string& name, ExchangeType type,
                                    ExchangeOptions options, bool delayed) {
-  auto exchange = std::make_unique<Exchange>(name, type, std::move(options), delayed);
+  auto exchange = std::make_unique<Exchange>(name, type, std::move(options), delayed, this);
   Exchange* raw = exchange.get();
   const ExchangeOptions& o = raw->options();
   if (store_ != nullptr && o.durable) {
     store_->PutExchange(StoredExchange{name_, name, std::string(raw->type_name()), o.auto_delete,
                                        o.internal, o.arguments});
   }
+  if (!policies_.empty()) ApplyPolicy(raw);
   if (delayed) {
     // The broker's store, not store_: delayed messages are restored before AttachStore.
     delayed_[raw] = std::make_unique<DelayedExchange>(broker_->io(), broker_->store(), name_, raw);
@@ -67,6 +68,7 @@ Exchange* VirtualHost::AddExchange(const std::string& name, ExchangeType type,
 }
 
 Queue* VirtualHost::AddQueue(const std::string& name, QueueOptions options) {
+  options.type = QueueTypeOf(options.arguments);
   auto queue = std::make_unique<Queue>(this, name, std::move(options));
   Queue* raw = queue.get();
   if (store_ != nullptr) {
@@ -80,6 +82,11 @@ Queue* VirtualHost::AddQueue(const std::string& name, QueueOptions options) {
   ++topology_version_;
   if (!policies_.empty()) raw->ApplyPolicy(policies_.For(/*queue=*/true, name));
   return raw;
+}
+
+void VirtualHost::SetAlternateExchange(Exchange* exchange, std::string name) {
+  exchange->set_alternate_exchange(std::move(name));
+  ++topology_version_;
 }
 
 bool VirtualHost::Bind(Exchange* source, Binding binding) {
@@ -218,6 +225,20 @@ void VirtualHost::ApplyPolicies() {
   std::vector<Queue*> queues;
   for (const auto& [name, queue] : queues_) queues.push_back(queue.get());
   for (Queue* queue : queues) queue->ApplyPolicy(policies_.For(/*queue=*/true, queue->name()));
+  for (const auto& [name, exchange] : exchanges_) ApplyPolicy(exchange.get());
+}
+
+void VirtualHost::ApplyPolicy(Exchange* exchange) {
+  const amqp::FieldValue* own = exchange->options().arguments.Find("alternate-exchange");
+  if (own != nullptr && std::holds_alternative<std::string>(*own)) return;
+  std::string alternate;
+  if (const Policy* policy = policies_.For(/*queue=*/false, exchange->name())) {
+    auto it = policy->definition.find("alternate-exchange");
+    if (it != policy->definition.end() && it->is_string()) alternate = it->get<std::string>();
+  }
+  if (alternate != exchange->alternate_exchange()) {
+    SetAlternateExchange(exchange, std::move(alternate));
+  }
 }
 
 void VirtualHost::DeadLetter(const Queue& queue, DeathReason reason, MessageRef message) {
@@ -256,13 +277,18 @@ void VirtualHost::PublishDeadLetters() {
     }
     const LazyHeaders headers(letter.message->properties());
     result.queues.clear();
-    for (const std::string& key : letter.routing_keys) {
-      result.visited.clear();
-      if (!letter.exchange.empty()) {
-        exchange->Route(key, headers, &result);
-      } else if (Queue* queue = FindQueue(key)) {
-        // The default exchange routes to the queue named by the key.
-        if (std::find(result.queues.begin(), result.queues.end(), queue) == result.queues.end()) {
+    result.visited.clear();
+    if (!letter.exchange.empty()) {
+      // All keys in one walk, so that an alternate exchange is used only if none matched.
+      const std::vector<std::string_view> keys(letter.routing_keys.begin(),
+                                               letter.routing_keys.end());
+      exchange->Route(keys, headers, &result);
+    } else {
+      // The default exchange routes to the queues named by the keys.
+      for (const std::string& key : letter.routing_keys) {
+        Queue* queue = FindQueue(key);
+        if (queue != nullptr &&
+            std::find(result.queues.begin(), result.queues.end(), queue) == result.queues.end()) {
           result.queues.push_back(queue);
         }
       }

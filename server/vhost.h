@@ -54,7 +54,12 @@ class VirtualHost {
   bool Bind(Exchange* source, Binding binding);
   bool Unbind(Exchange* source, const Binding& binding);
 
-  // Changes whenever an exchange, queue or binding is added or removed: a route computed
+  // Replaces `exchange`'s alternate exchange (e.g. from a policy), so that cached routes
+  // see the change.
+  void SetAlternateExchange(Exchange* exchange, std::string name);
+
+  // Changes whenever an exchange, queue or binding is added or removed, or an alternate
+  // exchange changes: a route computed
   // at one version holds until the version changes.
   uint64_t topology_version() const { return topology_version_; }
 
@@ -95,6 +100,9 @@ class VirtualHost {
   void ForgetBindings(const Exchange& source, const Destination& destination);
   // Applies the policies to every queue and exchange (they changed).
   void ApplyPolicies();
+  // Gives `exchange` the alternate exchange its policy names, unless its own
+  // alternate-exchange argument does (the argument wins, as in RabbitMQ).
+  void ApplyPolicy(Exchange* exchange);
   // Republishes the dead letters gathered since the last call.
   void PublishDeadLetters();
 

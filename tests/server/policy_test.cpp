@@ -125,3 +125,25 @@ TEST_F(PolicyBroker, UnknownVhostIsNotFound) {
 
 }  // namespace
 }  // namespace warren::server
+
+namespace warren::server {
+namespace {
+
+TEST_F(PolicyBroker, AlternateExchangePolicyUnlessTheArgumentSaysOtherwise) {
+  Client client;
+  ASSERT_TRUE(ConnectWithChannel(&client));
+  ASSERT_TRUE(client.DeclareExchange(1, "routed", "direct"));
+  ASSERT_TRUE(client.DeclareExchange(1, "leftovers", "fanout"));
+  ASSERT_TRUE(client.DeclareQueue(1, "unrouted"));
+  ASSERT_TRUE(client.Bind(1, "unrouted", "leftovers", ""));
+  SetPolicy(MakePolicy("ae", "^routed$", {{"alternate-exchange", "leftovers"}}, 0,
+                       PolicyApplyTo::kExchanges));
+  ASSERT_TRUE(client.Publish(1, "routed", "no-binding", "caught"));
+  EXPECT_EQ(Count(&client, "unrouted"), 1u);
+  OnBroker([](Broker& broker) { EXPECT_TRUE(broker.DeletePolicy("/", "ae")); });
+  ASSERT_TRUE(client.Publish(1, "routed", "no-binding", "lost"));
+  EXPECT_EQ(Count(&client, "unrouted"), 1u);
+}
+
+}  // namespace
+}  // namespace warren::server
