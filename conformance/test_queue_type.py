@@ -280,3 +280,10 @@ def test_redeclare_compares_arguments_the_type_supports(broker, ch):
         "received '4' but current is '3'" % q,
     ):
         ch.queue_declare(q, durable=True, arguments={"x-queue-type": "quorum", "x-delivery-limit": 4})
+
+
+def test_refused_argument_is_reported_even_with_a_bad_value(broker, ch):
+    # RabbitMQ 3.10 does not check the value of an argument the queue type refuses.
+    q = broker.queue_name()
+    with channel_error(406, invalid_arg("x-max-priority", q, "rabbit_quorum_queue")):
+        ch.queue_declare(q, durable=True, arguments={"x-queue-type": "quorum", "x-max-priority": "x"})

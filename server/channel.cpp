@@ -394,8 +394,14 @@ Status Channel::CheckQueueArguments(const std::string& name,
                        " for arg 'x-dead-letter-exchange' in " + InVhost("queue", name, *vhost_));
     }
   }
+  // Arguments the queue's type refuses are reported by CheckQueueTypeRestrictions instead.
+  const QueueType type = QueueTypeOf(arguments);
+  amqp::FieldTable supported;
+  for (const amqp::FieldEntry& e : arguments.entries) {
+    if (QueueTypeSupports(type, e.name)) supported.entries.push_back(e);
+  }
   QueueSettings settings;
-  return ParseQueueArguments(arguments, InVhost("queue", name, *vhost_), &settings);
+  return ParseQueueArguments(supported, InVhost("queue", name, *vhost_), &settings);
 }
 
 Status Channel::On(const amqp::QueueDeclare& m) {
