@@ -3,7 +3,12 @@
 
 #include "server/policy.h"
 
+// GCC 12 reports -Wmaybe-uninitialized inside std::regex's own code in optimised sanitizer
+// builds (a known false positive); only this file compiles std::regex.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
 #include <algorithm>
+#include <regex>
 
 namespace warren::server {
 
@@ -121,7 +126,11 @@ Status ValidatePolicy(const Policy& policy) {
       continue;
     }
     if (!unknown.empty()) unknown.push_back(',');
+    unknown.push_back('{');
     unknown.append(ErlangTerm(json(key)));
+    unknown.push_back(',');
+    unknown.append(ErlangTerm(value));
+    unknown.push_back('}');
   }
   if (!unknown.empty())
     return ValidationFailed("[" + unknown + "] are not recognised policy settings");
@@ -131,9 +140,14 @@ Status ValidatePolicy(const Policy& policy) {
   return Status::Ok();
 }
 
+struct PolicySet::Pattern {
+  std::regex regex;
+};
+
 bool PolicySet::Put(Policy policy) {
-  Entry entry{std::move(policy), std::regex()};
-  entry.pattern = std::regex(entry.policy.pattern);  // validated: it compiles
+  Entry entry{std::move(policy), nullptr};
+  // Validated: it compiles.
+  entry.pattern = std::make_shared<const Pattern>(Pattern{std::regex(entry.policy.pattern)});
   auto it =
       std::lower_bound(entries_.begin(), entries_.end(), entry.policy.name,
                        [](const Entry& e, const std::string& n) { return e.policy.name < n; });
@@ -166,7 +180,7 @@ const Policy* PolicySet::For(bool queue, std::string_view name) const {
     const PolicyApplyTo to = e.policy.apply_to;
     if (to != PolicyApplyTo::kAll && (to == PolicyApplyTo::kQueues) != queue) continue;
     if (best != nullptr && e.policy.priority <= best->priority) continue;
-    if (!std::regex_search(name.begin(), name.end(), e.pattern)) continue;
+    if (!std::regex_search(name.begin(), name.end(), e.pattern->regex)) continue;
     best = &e.policy;
   }
   return best;

@@ -10,7 +10,6 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -59,9 +58,11 @@ class PolicySet {
   bool empty() const { return entries_.empty(); }
 
  private:
+  // The compiled pattern (defined in policy.cpp, so that only it includes <regex>).
+  struct Pattern;
   struct Entry {
     Policy policy;
-    std::regex pattern;
+    std::shared_ptr<const Pattern> pattern;
   };
   std::vector<Entry> entries_;  // sorted by name
 };

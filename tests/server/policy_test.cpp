@@ -32,7 +32,7 @@ Policy MakePolicy(std::string name, std::string pattern, nlohmann::json definiti
 TEST(PolicyValidation, RefusesUnknownKeysAndBadValuesInRabbitMqWords) {
   EXPECT_TRUE(ValidatePolicy(MakePolicy("p", "^q", {{"message-ttl", 5}})).ok());
   EXPECT_EQ(ValidatePolicy(MakePolicy("p", "^q", {{"max-priority", 5}})).text(),
-            "Validation failed\n\n[<<\"max-priority\">>] are not recognised policy settings\n");
+            "Validation failed\n\n[{<<\"max-priority\">>,5}] are not recognised policy settings\n");
   EXPECT_EQ(ValidatePolicy(MakePolicy("p", "^q", {{"message-ttl", -1}})).text(),
             "Validation failed\n\n-1 is not a valid message TTL\n");
   EXPECT_EQ(ValidatePolicy(MakePolicy("p", "^q", {{"overflow", "x"}})).text(),
