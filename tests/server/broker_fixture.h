@@ -755,6 +755,8 @@ class BrokerFixture : public ::testing::Test {
   }
 
   uint16_t port() const { return port_; }
+  // The running broker; touch it only on its loop (post to broker().io()).
+  server::Broker& broker() { return *broker_; }
 
   // Connects `client` to the broker as guest and opens channel 1.
   ::testing::AssertionResult ConnectWithChannel(Client* client) {
