@@ -85,10 +85,10 @@ class Warren:
     same port with the same data. Every run appends to one log, so that the sanitizer check at
     the end covers them all."""
 
-    def __init__(self, binary, port, management_port, data_dir, log_path):
+    def __init__(self, binary, port, data_dir, log_path, management_port=0):
         self.binary = binary
         self.port = port
-        self.management_port = management_port
+        self.management_port = management_port  # 0: the management API is off
         self.data_dir = data_dir
         self.log_path = log_path
         self.proc = None  # the last process started
@@ -185,9 +185,9 @@ def warren():
     w = Warren(
         binary,
         _free_port(),
-        _free_port(),
         os.path.join(tmp.name, "data"),
         os.path.join(tmp.name, "warren.log"),
+        management_port=_free_port(),
     )
     try:
         try:
