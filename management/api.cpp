@@ -3,6 +3,8 @@
 
 #include "management/api.h"
 
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/post.hpp>
 #include <functional>
 #include <optional>
@@ -21,9 +23,7 @@ constexpr std::string_view kRabbitmqVersion = "3.10.8";
 
 struct Api::Route {
   std::string_view allow;  // the Allow header of a 405 or OPTIONS answer
-  // The work on the broker's loop, for a user who logged in; empty if the request's method
-  // is not one of `allow`.
-  std::function<Response(server::Broker&, const server::User&)> answer;
+  Work answer;             // empty if the request's method is not one of `allow`
 };
 
 namespace {
@@ -56,7 +56,7 @@ Response WhoAmI(const server::User& user) {
   return JsonResponse(http::status::ok, body);
 }
 
-// 401 as RabbitMQ answers a request without credentials: an empty body and the challenge.
+// Adds the Basic challenge that RabbitMQ sends with every 401 for a failed login.
 Response Challenge(Response response) {
   response.set(http::field::www_authenticate, "Basic realm=\"RabbitMQ Management\"");
   return response;
@@ -69,11 +69,13 @@ Response LoginFailed() {
 // Checks the login and the user's management tag, then does the route's work (on the
 // broker's loop).
 Response Answer(server::Broker& broker, const std::string& user, const std::string& password,
-                bool from_loopback,
-                const std::function<Response(server::Broker&, const server::User&)>& answer) {
+                bool from_loopback, const Api::Work& answer) {
   std::string why;
   const server::User* found = broker.Authenticate(user, password, from_loopback, &why);
-  if (found == nullptr) return LoginFailed();
+  if (found == nullptr) {
+    spdlog::warn("management: login refused: {}", why);
+    return LoginFailed();
+  }
   if (!IsManagementUser(found->tags)) {
     return ErrorResponse(http::status::unauthorized, "not_authorised", "Not management user");
   }
@@ -133,8 +135,8 @@ std::optional<Api::Route> Api::FindRoute(const std::vector<std::string>& path,
   return route;
 }
 
-std::function<Response(server::Broker&, const server::User&)> Api::PolicyRoute(
-    const std::string& vhost, const std::string& name, const Request& request) {
+Api::Work Api::PolicyRoute(const std::string& vhost, const std::string& name,
+                           const Request& request) {
   if (IsGet(request)) {
     return [vhost, name](server::Broker& broker, const server::User& user) {
       return GetPolicyAnswer(broker, user.tags, vhost, name);

@@ -22,6 +22,9 @@ namespace warren::management {
 
 class Api {
  public:
+  // An endpoint's work, done on the broker's loop for a user who logged in.
+  using Work = std::function<Response(server::Broker&, const server::User&)>;
+
   // `broker` must outlive the Api and every request posted to its loop.
   explicit Api(server::Broker* broker) : broker_(broker) {}
 
@@ -36,8 +39,8 @@ class Api {
                                         const Request& request);
   // The work of GET, PUT (whose body it parses) or DELETE /api/policies/{vhost}/{name};
   // empty for other methods.
-  static std::function<Response(server::Broker&, const server::User&)> PolicyRoute(
-      const std::string& vhost, const std::string& name, const Request& request);
+  static Work PolicyRoute(const std::string& vhost, const std::string& name,
+                          const Request& request);
 
   server::Broker* broker_;
 };
