@@ -40,13 +40,14 @@ class Management:
         self.user = user
         self.password = password
 
-    def request(self, method, path, body=None, auth=True, user=None, password=None):
+    def request(self, method, path, body=None, auth=True, user=None, password=None, headers=None):
         """Sends `method` to `path` (e.g. "/api/policies/%2F/p") with `body` as JSON if given,
-        with Basic credentials (this client's, or user/password) unless auth is False.
+        with Basic credentials (this client's, or user/password) unless auth is False, and any
+        other `headers`.
         Returns (status, headers, body) with the body decoded from JSON when it is JSON, the
         raw text when not, and None when empty. HTTP errors are returned, not raised."""
         data = None
-        headers = {}
+        headers = dict(headers or {})
         if body is not None:
             data = (body if isinstance(body, (bytes, str)) else json.dumps(body))
             data = data.encode() if isinstance(data, str) else data

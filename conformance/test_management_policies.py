@@ -3,6 +3,7 @@
 authentication, and the /api/overview and /api/whoami that tools probe first. (What policies do
 to queues is tested elsewhere.)"""
 
+import base64
 import uuid
 
 import pytest
@@ -176,6 +177,26 @@ def test_other_methods_are_405_with_allow(management, policy):
     status, headers, body = management.request("DELETE", "/api/policies")
     assert (status, body) == (405, None)
     assert headers["Allow"] == "HEAD, GET, OPTIONS"
+
+
+@pytest.mark.parametrize(
+    "path, allow",
+    [
+        ("/api/policies", "HEAD, GET, OPTIONS"),
+        ("/api/policies/%2F", "HEAD, GET, OPTIONS"),
+        ("/api/policies/%2F/any", "HEAD, GET, PUT, DELETE, OPTIONS"),
+    ],
+)
+def test_options_lists_the_methods_without_a_login(management, path, allow):
+    status, headers, body = management.request("OPTIONS", path, auth=False)
+    assert (status, body) == (200, None)
+    assert headers["Allow"] == allow
+
+
+def test_basic_credentials_without_a_colon_are_400(management):
+    no_colon = {"Authorization": "Basic " + base64.b64encode(b"guestguest").decode()}
+    status, _, _ = management.get("/api/policies", auth=False, headers=no_colon)
+    assert status == 400
 
 
 def test_unknown_path_is_404(management):
