@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/ip/host_name.hpp>
 #include <boost/asio/post.hpp>
 #include <functional>
 #include <optional>
@@ -46,6 +47,10 @@ Response Overview() {
   body["product_version"] = WARREN_VERSION;
   body["product_name"] = "Warren";
   body["rabbitmq_version"] = kRabbitmqVersion;
+  // One node, named as RabbitMQ names its own (rabbit@host): rabbitmqadmin shows these.
+  const std::string node = "warren@" + boost::asio::ip::host_name();
+  body["cluster_name"] = node;
+  body["node"] = node;
   return JsonResponse(http::status::ok, body);
 }
 
