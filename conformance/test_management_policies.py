@@ -199,6 +199,14 @@ def test_basic_credentials_without_a_colon_are_400(management):
     assert status == 400
 
 
+def test_head_is_get_without_a_body(management):
+    _, got_headers, got = management.get("/api/whoami")
+    status, headers, body = management.request("HEAD", "/api/whoami")
+    assert (status, body) == (200, None)
+    assert headers["Content-Length"] == got_headers["Content-Length"] != "0"
+    assert got == {"name": "guest", "tags": ["administrator"]}
+
+
 def test_unknown_path_is_404(management):
     assert management.get("/api/no-such-endpoint")[::2] == (404, NOT_FOUND)
 
