@@ -12,6 +12,10 @@ directory scripts/conformance passes as CONFORMANCE_RABBITMQ_DIR.
     bash scripts/conformance rabbitmq    # the reference: every test must pass here
     bash scripts/conformance warren      # Warren, which must match it
 
+Tests of the management HTTP API use the management fixture (helpers.Management): Warren's
+API on the port the session gives it, or RabbitMQ's (MANAGEMENT_URL; scripts/conformance starts
+the reference node with the rabbitmq_management plugin).
+
 Tests of Warren-only behaviour carry @pytest.mark.warren_only and are skipped against RabbitMQ
 (CONFORMANCE_TARGET=rabbitmq, or a server whose product is "RabbitMQ").
 """
@@ -81,9 +85,10 @@ class Warren:
     same port with the same data. Every run appends to one log, so that the sanitizer check at
     the end covers them all."""
 
-    def __init__(self, binary, port, data_dir, log_path):
+    def __init__(self, binary, port, data_dir, log_path, management_port=0):
         self.binary = binary
         self.port = port
+        self.management_port = management_port  # 0: the management API is off
         self.data_dir = data_dir
         self.log_path = log_path
         self.proc = None  # the last process started
@@ -103,7 +108,7 @@ class Warren:
                 [
                     self.binary,
                     "--amqp-port", str(self.port),
-                    "--management-port", "0",
+                    "--management-port", str(self.management_port),
                     "--data-dir", self.data_dir,
                     "--log-level", "info",
                 ],
@@ -178,7 +183,11 @@ def warren():
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     tmp = tempfile.TemporaryDirectory(prefix="warren-conformance-")
     w = Warren(
-        binary, _free_port(), os.path.join(tmp.name, "data"), os.path.join(tmp.name, "warren.log")
+        binary,
+        _free_port(),
+        os.path.join(tmp.name, "data"),
+        os.path.join(tmp.name, "warren.log"),
+        management_port=_free_port(),
     )
     try:
         try:
@@ -210,6 +219,24 @@ def warren():
 def amqp_url(warren):
     """The URL of the broker under test."""
     return warren.url if warren is not None else os.environ["AMQP_URL"]
+
+
+@pytest.fixture(scope="session")
+def management_url(warren):
+    """The base URL (http://127.0.0.1:PORT) of the broker's management HTTP API. Skips the test
+    if the broker was given as AMQP_URL without MANAGEMENT_URL."""
+    if warren is not None:
+        return "http://127.0.0.1:%d" % warren.management_port
+    url = os.environ.get("MANAGEMENT_URL")
+    if not url:
+        pytest.skip("AMQP_URL without MANAGEMENT_URL: no management API to test")
+    return url
+
+
+@pytest.fixture
+def management(management_url):
+    """A client of the management HTTP API, logged in as guest."""
+    return helpers.Management(management_url)
 
 
 @pytest.fixture(scope="session")

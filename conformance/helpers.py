@@ -1,8 +1,12 @@
 """Small helpers the conformance tests share: bounded pika parameters, per-test access to the
 broker, bounded event loops, and assertions on the errors a broker reports."""
 
+import base64
 import contextlib
+import json
 import time
+import urllib.error
+import urllib.request
 import uuid
 
 import pika
@@ -26,6 +30,52 @@ def parameters(url, **overrides):
     for key, value in overrides.items():
         setattr(params, key, value)
     return params
+
+
+class Management:
+    """A client of a broker's management HTTP API (urllib, bounded by SOCKET_TIMEOUT)."""
+
+    def __init__(self, url, user="guest", password="guest"):
+        self.url = url.rstrip("/")
+        self.user = user
+        self.password = password
+
+    def request(self, method, path, body=None, auth=True, user=None, password=None, headers=None):
+        """Sends `method` to `path` (e.g. "/api/policies/%2F/p") with `body` as JSON if given,
+        with Basic credentials (this client's, or user/password) unless auth is False, and any
+        other `headers`.
+        Returns (status, headers, body) with the body decoded from JSON when it is JSON, the
+        raw text when not, and None when empty. HTTP errors are returned, not raised."""
+        data = None
+        headers = dict(headers or {})
+        if body is not None:
+            data = (body if isinstance(body, (bytes, str)) else json.dumps(body))
+            data = data.encode() if isinstance(data, str) else data
+            headers["Content-Type"] = "application/json"
+        if auth:
+            pair = "%s:%s" % (user or self.user, self.password if password is None else password)
+            headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+        req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=SOCKET_TIMEOUT) as resp:
+                status, resp_headers, raw = resp.status, resp.headers, resp.read()
+        except urllib.error.HTTPError as e:
+            status, resp_headers, raw = e.code, e.headers, e.read()
+        if not raw:
+            return status, resp_headers, None
+        try:
+            return status, resp_headers, json.loads(raw)
+        except ValueError:
+            return status, resp_headers, raw.decode(errors="replace")
+
+    def get(self, path, **kwargs):
+        return self.request("GET", path, **kwargs)
+
+    def put(self, path, body, **kwargs):
+        return self.request("PUT", path, body=body, **kwargs)
+
+    def delete(self, path, **kwargs):
+        return self.request("DELETE", path, **kwargs)
 
 
 class Broker:

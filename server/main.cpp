@@ -1,4 +1,5 @@
-// The warren binary: configuration -> broker -> listeners -> run until SIGINT/SIGTERM.
+// The warren binary: configuration -> broker -> listeners (AMQP, then the management API on
+// its own thread) -> run until SIGINT/SIGTERM.
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -9,6 +10,8 @@
 #include <cstdio>
 #include <memory>
 
+#include "management/api.h"
+#include "management/http_server.h"
 #include "server/broker.h"
 #include "server/config.h"
 #include "storage/rocks_store.h"
@@ -67,15 +70,34 @@ int main(int argc, char** argv) {
     spdlog::critical("{}", listening.text());
     return 1;
   }
-  spdlog::info(
-      "Warren {} started: amqp port {}, management port {} (management API not built yet), "
-      "data dir {}",
-      WARREN_VERSION, broker.amqp_port(), config.management_port, config.data_dir);
+  // The API posts its work to the broker's loop; stopped (and its thread joined) before the
+  // broker goes away.
+  warren::management::Api api(&broker);
+  std::unique_ptr<warren::management::HttpServer> management;
+  if (config.management_port != 0) {
+    warren::management::HttpServerOptions options;
+    options.address = "127.0.0.1";
+    options.port = config.management_port;
+    management = std::make_unique<warren::management::HttpServer>(
+        options, [&api](warren::management::Request request, bool from_loopback,
+                        warren::management::Respond respond) {
+          api.Handle(std::move(request), from_loopback, std::move(respond));
+        });
+    const warren::amqp::Status serving = management->Start();
+    if (!serving.ok()) {
+      spdlog::critical("{}", serving.text());
+      return 1;
+    }
+  }
+  spdlog::info("Warren {} started: amqp port {}, management port {}, data dir {}", WARREN_VERSION,
+               broker.amqp_port(), management ? std::to_string(management->port()) : "off",
+               config.data_dir);
 
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (ec) return;
     spdlog::info("signal {}: closing connections and stopping", signal);
+    if (management) management->Stop();
     broker.Shutdown([&io] { io.stop(); });
   });
   io.run();

@@ -18,16 +18,6 @@ using amqp::ReplyCode;
 using amqp::Status;
 using nlohmann::json;
 
-// A JSON value as Erlang's ~p prints the term RabbitMQ decoded it to: strings as binaries.
-std::string ErlangTerm(const json& value) {
-  if (!value.is_string()) return value.dump();
-  // Appended piece by piece: GCC 12 at -O3 warns (-Wrestrict) on "..." + std::string.
-  std::string term("<<\"");
-  term.append(value.get_ref<const std::string&>());
-  term.append("\">>");
-  return term;
-}
-
 bool IsInteger(const json& value) { return value.is_number_integer(); }
 
 bool NonNegative(const json& value, int64_t min = 0) {
@@ -90,6 +80,15 @@ Status ValidationFailed(const std::string& why) {
 }
 
 }  // namespace
+
+std::string ErlangTerm(const json& value) {
+  if (!value.is_string()) return value.dump(-1, ' ', false, json::error_handler_t::replace);
+  // Appended piece by piece: GCC 12 at -O3 warns (-Wrestrict) on "..." + std::string.
+  std::string term("<<\"");
+  term.append(value.get_ref<const std::string&>());
+  term.append("\">>");
+  return term;
+}
 
 std::optional<PolicyApplyTo> ParseApplyTo(std::string_view name) {
   if (name == "all") return PolicyApplyTo::kAll;

@@ -35,6 +35,10 @@ struct Policy {
   bool operator==(const Policy&) const = default;
 };
 
+// A JSON value as RabbitMQ's texts print the Erlang term it decodes to: strings as binaries
+// (<<"text">>), numbers and booleans plainly.
+std::string ErlangTerm(const nlohmann::json& value);
+
 // Checks a policy as RabbitMQ 3.10 does before accepting it: a pattern that compiles, and a
 // definition whose keys are ones Warren applies with values of the right type and range
 // (max-priority, for instance, is refused as RabbitMQ refuses it). Fails with 406

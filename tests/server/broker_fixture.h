@@ -757,6 +757,8 @@ class BrokerFixture : public ::testing::Test {
   }
 
   uint16_t port() const { return port_; }
+  // The running broker; touch it only on its loop (post to broker().io()).
+  server::Broker& broker() { return *broker_; }
 
   // Runs `task` on the broker's loop (where broker state may be touched) and waits for it.
   void OnBroker(const std::function<void(server::Broker&)>& task) {
