@@ -216,6 +216,19 @@ void DecodeFieldValue(Decoder& dec, FieldValue* out) { DecodeValueAt(dec, out, 0
 
 void SkipFieldTable(Decoder& dec) { dec.LongString(); }
 
+std::optional<int64_t> IntegerValue(const FieldValue& value) {
+  return std::visit(
+      [](const auto& v) -> std::optional<int64_t> {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+          return static_cast<int64_t>(v);
+        } else {
+          return std::nullopt;
+        }
+      },
+      static_cast<const FieldVariant&>(value));
+}
+
 std::string_view FieldTypeName(const FieldValue& value) {
   switch (value.tag()) {
     case 't':

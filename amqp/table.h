@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -96,6 +97,10 @@ struct FieldEntry {
   FieldValue value;
   bool operator==(const FieldEntry&) const = default;
 };
+
+// The value as an integer if it holds one of the integer types (b B s u I i l), else nullopt
+// (bool, timestamp and the rest are not integers to RabbitMQ's argument checks).
+std::optional<int64_t> IntegerValue(const FieldValue& value);
 
 // RabbitMQ's name for a value's type, as its error texts show it ("signedint", "longstr").
 std::string_view FieldTypeName(const FieldValue& value);

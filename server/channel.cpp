@@ -126,16 +126,7 @@ Status ConsumerPriority(const amqp::FieldTable& arguments, std::string_view queu
   *priority = 0;
   const amqp::FieldValue* value = arguments.Find("x-priority");
   if (value == nullptr) return Status::Ok();
-  const std::optional<int64_t> integer = std::visit(
-      [](const auto& v) -> std::optional<int64_t> {
-        using T = std::decay_t<decltype(v)>;
-        if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
-          return static_cast<int64_t>(v);
-        } else {
-          return std::nullopt;
-        }
-      },
-      static_cast<const amqp::FieldVariant&>(*value));
+  const std::optional<int64_t> integer = amqp::IntegerValue(*value);
   if (!integer) {
     return Error(ReplyCode::kPreconditionFailed,
                  "invalid arg 'x-priority' for " + InVhost("queue", queue, vhost) +

@@ -92,17 +92,7 @@ void RecordDeath(amqp::FieldTable* headers, const Death& death) {
     // Only the count changes: the entry keeps the time and keys of its first death.
     front = std::move(*same);
     const amqp::FieldValue* count = front.Find("count");
-    int64_t n = 0;
-    if (count != nullptr) {
-      std::visit(
-          [&n](const auto& c) {
-            using T = std::decay_t<decltype(c)>;
-            if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
-              n = static_cast<int64_t>(c);
-            }
-          },
-          static_cast<const amqp::FieldVariant&>(*count));
-    }
+    const int64_t n = count != nullptr ? amqp::IntegerValue(*count).value_or(0) : 0;
     front.Set("count", n + 1);
   } else {
     front = NewDeathEntry(death);

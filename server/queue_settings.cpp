@@ -16,20 +16,6 @@ using amqp::FieldValue;
 using amqp::ReplyCode;
 using amqp::Status;
 
-// The integer types RabbitMQ accepts for numeric arguments; nullopt for any other.
-std::optional<int64_t> IntegerOf(const FieldValue& value) {
-  return std::visit(
-      [](const auto& v) -> std::optional<int64_t> {
-        using T = std::decay_t<decltype(v)>;
-        if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
-          return static_cast<int64_t>(v);
-        } else {
-          return std::nullopt;
-        }
-      },
-      static_cast<const amqp::FieldVariant&>(value));
-}
-
 const std::string* StringOf(const FieldValue& value) { return std::get_if<std::string>(&value); }
 
 // A failed check, as RabbitMQ prints the Erlang term that describes it.
@@ -61,7 +47,7 @@ std::optional<Invalid> CheckExpiry(int64_t n) {
 }
 
 std::optional<Invalid> CheckNonNegative(const FieldValue& value, std::optional<int64_t>* out) {
-  const auto n = IntegerOf(value);
+  const auto n = amqp::IntegerValue(value);
   if (!n) return NotInteger(value);
   if (*n < 0) return Invalid{"{value_negative," + std::to_string(*n) + "}"};
   *out = *n;
@@ -86,7 +72,7 @@ std::optional<Invalid> CheckOneOf(const FieldValue& value,
 std::optional<Invalid> CheckArgument(std::string_view name, const FieldValue& value,
                                      const amqp::FieldTable& all, QueueSettings* out) {
   if (name == "x-expires" || name == "x-message-ttl") {
-    const auto n = IntegerOf(value);
+    const auto n = amqp::IntegerValue(value);
     if (!n) return NotInteger(value);
     if (name == "x-expires" && *n == 0) return Invalid{"{value_zero,0}"};
     if (auto bad = CheckExpiry(*n)) return bad;
@@ -113,7 +99,7 @@ std::optional<Invalid> CheckArgument(std::string_view name, const FieldValue& va
   if (name == "x-delivery-limit") {
     // RabbitMQ checks nothing here (quorum queues read it as they can); a negative limit
     // acts as 0, any other type as no limit.
-    if (const auto n = IntegerOf(value)) out->delivery_limit = std::max<int64_t>(*n, 0);
+    if (const auto n = amqp::IntegerValue(value)) out->delivery_limit = std::max<int64_t>(*n, 0);
     return std::nullopt;
   }
   if (name == "x-max-priority") {
